@@ -1,0 +1,52 @@
+#pragma once
+/// @file jurisdictions.hpp
+/// "Which administrative area is this point in?" on real, dirty boundary layers. Polygons are
+/// repaired (Boost.Geometry: dedupe repeated points, close rings, correct orientation, split
+/// self-intersections), indexed in an R-tree, and queried in lon/lat. A point that falls in a gap
+/// between neighbours (sliver) goes to the nearest polygon within `gap_tolerance_m`, else none.
+/// Thread-safe for concurrent `locate` calls after construction.
+
+#include <array>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "plumetrace/ingest/case.hpp"
+
+namespace plumetrace {
+
+struct Jurisdiction {
+  std::string code;
+  std::string name;
+  friend bool operator==(const Jurisdiction&, const Jurisdiction&) = default;
+};
+
+class JurisdictionIndex {
+ public:
+  /// Repair and index every feature. Features that cannot be repaired into a non-empty area are
+  /// reported in `diag` (file, feature number, reason) and skipped.
+  JurisdictionIndex(const BoundaryLayer& layer, Diagnostics& diag, double gap_tolerance_m = 200.0);
+  ~JurisdictionIndex();
+  JurisdictionIndex(JurisdictionIndex&&) noexcept;
+  JurisdictionIndex& operator=(JurisdictionIndex&&) noexcept;
+
+  /// The area containing (lon, lat); where overlapping (dirty borders) the one whose interior
+  /// is deepest; in a gap, the nearest within the tolerance; else nullopt.
+  [[nodiscard]] std::optional<Jurisdiction> locate(double lon_deg, double lat_deg) const;
+  /// Index of the area (into `areas()`) or -1; same rules as locate.
+  [[nodiscard]] int locate_index(double lon_deg, double lat_deg) const;
+  [[nodiscard]] const std::vector<Jurisdiction>& areas() const noexcept;
+  /// Number of polygons repaired (were invalid before).
+  [[nodiscard]] std::size_t repaired_count() const noexcept;
+  /// Distance in metres from (lon, lat) to the nearest border of any area (geodesic approx.).
+  [[nodiscard]] double distance_to_border_m(double lon_deg, double lat_deg) const;
+  /// WGS 84 bounding box of area i: {lon_min, lat_min, lon_max, lat_max}.
+  [[nodiscard]] std::array<double, 4> bounds(int i) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace plumetrace

@@ -1,0 +1,25 @@
+#pragma once
+/// @file sigmas.hpp
+/// Dispersion coefficients σy, σz (metres) as functions of downwind distance x (metres).
+/// ISC3 Pasquill–Gifford rural (EPA-454/B-95-003b, eqs. 1-33..1-35, Table 1-1/1-2 segments),
+/// Briggs (1973) rural and urban open-country formulas. Valid for x in [1 m, 100 km]; below 1 m
+/// x is clamped to 1 m (never NaN, never zero).
+
+#include "plumetrace/met/stability.hpp"
+
+namespace plumetrace {
+
+enum class SigmaScheme { Isc3Rural, BriggsRural, BriggsUrban };
+
+struct Sigmas {
+  double y_m{};
+  double z_m{};
+};
+
+/// σy and σz at downwind distance x_m. ISC3 σz is capped at 5000 m as in ISC3.
+Sigmas dispersion_sigmas(SigmaScheme scheme, Stability s, double x_m) noexcept;
+
+/// Lateral spread from measured σθ (deg): σy = σθ[rad] * x * f(x), Draxler (1976) f = 1/(1+0.9 sqrt(t/1000 s)) with t = x/u.
+double sigma_y_from_sigma_theta(double sigma_theta_deg, double x_m, double u_m_s) noexcept;
+
+}  // namespace plumetrace
