@@ -66,7 +66,7 @@ struct Station {
 struct Reading {
   EpochSeconds time_s{};     ///< START of the averaging period
   double period_s{};         ///< averaging period length (given, inferred, or 3600)
-  double value{};            ///< as reported, in `units[unit]`
+  double value{};            ///< as reported, in `units[unit]`; `stability`: Pasquill class A..F as 1..6
   std::uint32_t station{};   ///< index into Case::stations
   std::uint16_t variable{};  ///< index into ReadingTable::variables
   std::uint16_t unit{};      ///< index into ReadingTable::units
