@@ -36,7 +36,36 @@ struct FootprintOptions {
   EpochSeconds emit_start{-1e300};   ///< emissions happen only in [emit_start, emit_end]
   EpochSeconds emit_end{1e300};
   std::uint64_t seed{1};
+  /// (Added by met.) Homogeneous turbulence for tests and synthetic studies: when > 0, σu = σv =
+  /// fixed_sigma_uv_m_s, σw = fixed_sigma_w_m_s (when > 0, else fixed_sigma_uv_m_s) and every
+  /// Lagrangian time scale = fixed_lagrangian_time_s (when > 0, else 100 s), at all heights.
+  double fixed_sigma_uv_m_s{-1};
+  double fixed_sigma_w_m_s{-1};
+  double fixed_lagrangian_time_s{-1};
+  /// (Added by met.) STILT-R v2 near-field correction ("hnf_plume", Fasoli et al. 2018): a
+  /// particle of age τ dilutes into min(h_layer, sqrt(π/2) σz(τ)) instead of h_layer, σz(τ) from
+  /// Taylor's theory with the surface layer's σw and T_Lw, so that nearby sources are not diluted
+  /// into half the mixed layer. sqrt(π/2) σz is the depth that gives a Gaussian plume's
+  /// ground-level concentration for a ground-level source.
+  bool near_field_correction{true};
 };
+
+/// (Added by met.) One particle's state.
+struct ParticlePosition {
+  double x_m{};
+  double y_m{};
+  double z_m{};     ///< height above ground
+  EpochSeconds t{};
+};
+
+/// (Added by met.) The particles of particle_footprint (same release, same random stream for a
+/// seed) at the given backward travel times `ages_s` (seconds since each particle's release, each
+/// rounded to the nearest step). Result [age][particle]. For tests (Taylor's theory) and plots.
+std::vector<std::vector<ParticlePosition>> particle_positions(const WindField& wind, double x_m,
+                                                              double y_m, EpochSeconds t_start,
+                                                              double averaging_s,
+                                                              const std::vector<double>& ages_s,
+                                                              const FootprintOptions& options = {});
 
 /// Backward stochastic-particle footprint of a receptor at (x, y) averaged over the receptor's
 /// sampling interval [t_start, t_start + averaging_s] (averaging_s = 0 for an instantaneous sample):

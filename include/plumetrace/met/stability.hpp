@@ -35,4 +35,9 @@ double default_mixing_height_m(Stability s) noexcept;
 /// σθ (deg) to class per the EPA (2000) σA method (Table 6-7 of EPA-454/R-99-005), daytime table.
 Stability stability_from_sigma_theta(double sigma_theta_deg, double wind_speed_m_s, bool daytime) noexcept;
 
+/// (Added by met.) Representative inverse Obukhov length 1/L (1/m) of a class: the centre line of
+/// Golder's relation used by golder_stability, a + b log10(z0); 0 for D. Used for class-based
+/// turbulence defaults when L is not measured.
+double golder_inverse_obukhov(Stability s, double roughness_m) noexcept;
+
 }  // namespace plumetrace
