@@ -1,7 +1,183 @@
+// plumetrace — the command-line shell over the library (CONTRACT.md §2).
+// Exit status: 0 success, 2 bad input (one-line reason on stderr), 3 unavailable, 1 internal error.
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <gdal.h>
+
+#include <cstring>
+#include <exception>
+#include <filesystem>
 #include <iostream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "plumetrace/core/error.hpp"
 #include "plumetrace/core/version.hpp"
+#include "plumetrace/ingest/case.hpp"
+#include "plumetrace/outputs/inspect.hpp"
+#include "plumetrace/outputs/trace.hpp"
+
+namespace {
+
+using namespace plumetrace;
+
+constexpr const char* kUsage =
+    "usage: plumetrace COMMAND [ARGS]\n"
+    "\n"
+    "commands:\n"
+    "  trace CASE_DIR [--pollutant P] [--start T] [--end T] [--out DIR] [--json] [--threads N]\n"
+    "        rank the likely sources of the pollutant observed in the window\n"
+    "  inspect CASE_DIR [--json]\n"
+    "        show what was read from a case folder: counts, time span, variables, extent,\n"
+    "        analysis CRS and grid, jurisdictions touched, rejected rows\n"
+    "  --version\n"
+    "\n"
+    "Run 'plumetrace COMMAND --help' for a command's options.\n";
+
+constexpr const char* kTraceHelp =
+    "usage: plumetrace trace CASE_DIR [--pollutant P] [--start T] [--end T] [--out DIR] [--json]\n"
+    "\n"
+    "Rank every registered facility by the probability that it emitted the pollutant observed in\n"
+    "the case, estimate its emission rate (g/s, median with 5-95 % interval), and locate a source\n"
+    "missing from the registry on the analysis grid.\n"
+    "\n"
+    "  --pollutant P  variable to trace (default: case.json's pollutant)\n"
+    "  --start T      ISO 8601 start of the suspected release (default: start of the data)\n"
+    "  --end T        ISO 8601 end of the suspected release (default: end of the data)\n"
+    "  --out DIR      also write ranking.json, ranking.geojson, posterior.tif, footprint.tif, fused.tif\n"
+    "  --json         print the ranking document (JSON) on standard output and nothing else\n"
+    "  --threads N    worker threads (default: all cores)\n";
+
+constexpr const char* kInspectHelp =
+    "usage: plumetrace inspect CASE_DIR [--json]\n"
+    "\n"
+    "Read a case folder and report what was accepted and rejected (file, line and reason).\n"
+    "  --json         print the report as JSON\n";
+
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;
+  std::vector<std::string> flags;
+};
+
+Args parse_args(int argc, char** argv, int first, const std::vector<std::string>& with_value,
+                const std::vector<std::string>& flags) {
+  Args a;
+  for (int i = first; i < argc; ++i) {
+    std::string s = argv[i];
+    if (s.rfind("--", 0) == 0) {
+      std::string value;
+      const auto eq = s.find('=');
+      if (eq != std::string::npos) {
+        value = s.substr(eq + 1);
+        s = s.substr(0, eq);
+      }
+      if (std::find(with_value.begin(), with_value.end(), s) != with_value.end()) {
+        if (eq == std::string::npos) {
+          if (i + 1 >= argc) throw InvalidInput("option " + s + " needs a value");
+          value = argv[++i];
+        }
+        a.options[s] = value;
+      } else if (std::find(flags.begin(), flags.end(), s) != flags.end()) {
+        a.flags.push_back(s);
+      } else {
+        throw InvalidInput("unknown option " + s);
+      }
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  return a;
+}
+
+bool has_flag(const Args& a, const std::string& f) {
+  return std::find(a.flags.begin(), a.flags.end(), f) != a.flags.end();
+}
+
+void print_diagnostics_summary(const Case& c) {
+  const auto& rej = c.diagnostics.rejected();
+  for (std::size_t i = 0; i < rej.size() && i < 20; ++i)
+    std::cerr << "plumetrace: rejected " << rej[i].file << ":" << rej[i].line << ": " << rej[i].reason << "\n";
+  if (rej.size() > 20) std::cerr << "plumetrace: ... and " << rej.size() - 20 << " more rejected rows\n";
+  for (const auto& w : c.diagnostics.warnings()) std::cerr << "plumetrace: warning: " << w.file << ": " << w.message << "\n";
+}
+
+int cmd_trace(int argc, char** argv) {
+  const Args a = parse_args(argc, argv, 2, {"--pollutant", "--start", "--end", "--out", "--threads"},
+                            {"--json", "--help"});
+  if (has_flag(a, "--help")) {
+    std::cout << kTraceHelp;
+    return 0;
+  }
+  if (a.positional.size() != 1) throw InvalidInput("trace needs exactly one CASE_DIR");
+  const Case c = load_case(a.positional[0]);
+  const bool json_out = has_flag(a, "--json");
+  if (!json_out) print_diagnostics_summary(c);
+  TraceRequest r;
+  if (auto it = a.options.find("--pollutant"); it != a.options.end()) r.pollutant = it->second;
+  if (auto it = a.options.find("--start"); it != a.options.end()) r.start = it->second;
+  if (auto it = a.options.find("--end"); it != a.options.end()) r.end = it->second;
+  if (auto it = a.options.find("--threads"); it != a.options.end()) {
+    try {
+      r.threads = std::stoi(it->second);
+    } catch (const std::exception&) {
+      throw InvalidInput("--threads needs a number, got '" + it->second + "'");
+    }
+  }
+  const TraceResult res = run_trace(c, r);
+  if (auto it = a.options.find("--out"); it != a.options.end()) write_trace_outputs(res, it->second);
+  if (json_out)
+    std::cout << res.ranking.dump(2) << "\n";
+  else
+    std::cout << format_ranking_table(res.ranking);
+  return 0;
+}
+
+int cmd_inspect(int argc, char** argv) {
+  const Args a = parse_args(argc, argv, 2, {}, {"--json", "--help"});
+  if (has_flag(a, "--help")) {
+    std::cout << kInspectHelp;
+    return 0;
+  }
+  if (a.positional.size() != 1) throw InvalidInput("inspect needs exactly one CASE_DIR");
+  const Case c = load_case(a.positional[0]);
+  const auto doc = inspect_case(c);
+  if (has_flag(a, "--json"))
+    std::cout << doc.dump(2) << "\n";
+  else
+    std::cout << format_inspect(doc);
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  if (argc > 1 && std::string(argv[1]) == "--version") { std::cout << "plumetrace " << plumetrace::kVersion << "\n"; return 0; }
-  std::cerr << "plumetrace: usage: plumetrace COMMAND ...\n";
-  return 2;
+  // GDAL: no directory listing on open, no messages on stderr from the library itself.
+  CPLSetConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
+  CPLSetErrorHandler(CPLQuietErrorHandler);
+  GDALAllRegister();
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "--version" || cmd == "version") {
+      std::cout << "plumetrace " << plumetrace::kVersion << "\n";
+      return 0;
+    }
+    if (cmd == "--help" || cmd == "-h" || cmd == "help") {
+      std::cout << kUsage;
+      return 0;
+    }
+    if (cmd == "trace") return cmd_trace(argc, argv);
+    if (cmd == "inspect") return cmd_inspect(argc, argv);
+    std::cerr << "plumetrace: unknown command '" << cmd << "'\n" << kUsage;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "plumetrace: " << e.what() << "\n";
+    return plumetrace::exit_code_for(e);
+  }
 }

@@ -1,0 +1,65 @@
+#pragma once
+/// @file observations.hpp
+/// Fusion: every measurement of one pollutant (fixed-station means, mobile-survey samples,
+/// imagery cells) as an Observation on the analysis grid's CRS, with its averaging time, its
+/// platform and that platform's background. Observation operators (inversion room) consume these.
+
+#include <string>
+#include <vector>
+
+#include "plumetrace/geo/crs.hpp"
+#include "plumetrace/geo/grid.hpp"
+#include "plumetrace/ingest/case.hpp"
+
+namespace plumetrace {
+
+enum class ObservationKind { Station, Mobile, Imagery };
+
+struct Observation {
+  ObservationKind kind{ObservationKind::Station};
+  int platform{};          ///< index into ObservationSet::platforms
+  double x_m{}, y_m{};     ///< receptor position, analysis CRS
+  double z_m{};            ///< sampling height above ground
+  double lon{}, lat{};
+  EpochSeconds t_start{};  ///< start of the averaging period
+  double averaging_s{};    ///< 3600 for an hourly mean, ~0 for a mobile sample
+  double value{};          ///< concentration in the case's units
+  int samples{1};          ///< raw samples merged into this observation (mobile segments)
+  /// A mobile segment's first and last sample positions (analysis CRS); equal to x_m, y_m for a
+  /// fixed receptor. Operators sample the segment between them.
+  double x0_m{}, y0_m{}, x1_m{}, y1_m{};
+};
+
+struct Platform {
+  std::string id;          ///< station id, trace name, or "imagery/NAME"
+  ObservationKind kind{};
+  double background{};     ///< estimated background concentration (low percentile), case units
+  double noise{};          ///< robust spread of the platform's background (MAD-based), case units
+};
+
+struct FusionOptions {
+  double background_percentile{0.15};  ///< per-platform low percentile taken as background
+  double mobile_segment_s{90.0};       ///< mobile samples are averaged over segments this long...
+  double mobile_segment_m{0.0};        ///< ...or this long in space, whichever closes first (0: 2 grid cells)
+  double sensor_lag_s{0.0};            ///< mobile sensor lag: a value stamped t was sampled at t - lag
+  std::size_t max_imagery_cells{4000}; ///< imagery is block-averaged down to at most this many cells
+};
+
+struct ObservationSet {
+  std::vector<Observation> obs;
+  std::vector<Platform> platforms;
+  std::size_t raw_samples{};  ///< raw values read (before mobile segmentation)
+};
+
+/// Gather every observation of `pollutant` whose averaging period overlaps [use_start, use_end].
+/// Background per platform is estimated from ALL of that platform's values (those before
+/// use_start included), so it is never assumed zero. Values are in the case units.
+ObservationSet gather_observations(const Case& c, const Transformer& tr, const Grid& grid,
+                                   const std::string& pollutant, EpochSeconds use_start,
+                                   EpochSeconds use_end, const FusionOptions& options = {});
+
+/// The fused concentration field on the grid: per cell, the mean of observation values whose
+/// receptor falls in the cell (imagery at its resolution), NaN where nothing was measured.
+std::vector<float> fused_field(const ObservationSet& set, const Grid& grid);
+
+}  // namespace plumetrace

@@ -1,0 +1,97 @@
+#pragma once
+/// @file operator.hpp
+/// Source–receptor operator: the sensitivity H (s/m³, i.e. (g/m³) per (g/s)) of every observation
+/// to a point source at any place, for each member of a wind-direction ensemble.
+///
+/// Method ("Lagrangian plume"): from each receptor, back-trajectories through the time-varying wind
+/// (predictor–corrector) are started at sub-sample times spread over the observation's averaging
+/// period (one for a mobile sample, one per `sub_sample_s` for station means). A source's
+/// contribution to one sub-sample is a Gaussian plume evaluated in the trajectory's own frame:
+/// along-path distance x to the source's foot point, crosswind offset y from the path, transport
+/// speed x/τ, stability and mixing height at the release time, and σy from measured σθ when there
+/// is one. The source emits only inside [emit_start, emit_end]; the release time t − τ is taken
+/// with a smooth edge (σ = 10 % of τ, ≥ 60 s) to represent along-wind dispersion. The observation's
+/// sensitivity is the mean over its sub-samples, i.e. the operator integrates the averaging time.
+/// Wind-direction error is marginalised by an ensemble of rotations of the flow about each receptor
+/// (the inversion draws the member independently per block of time) plus, for long averaging
+/// times, an analytic lateral broadening σy² += (x·σ_dir)² for meander within the period.
+
+#include <cstdint>
+#include <vector>
+
+#include "plumetrace/fusion/observations.hpp"
+#include "plumetrace/geo/grid.hpp"
+#include "plumetrace/kernels/sigmas.hpp"
+#include "plumetrace/kernels/trajectory.hpp"
+#include "plumetrace/met/wind_field.hpp"
+
+namespace plumetrace {
+
+struct OperatorOptions {
+  std::vector<double> rotations_deg{-20, -15, -10, -5, 0, 5, 10, 15, 20};  ///< ensemble members
+  double rotation_sigma_deg{12};     ///< members are weighted by a N(0, σ) prior on the direction error
+  /// Stability-class uncertainty: every rotation is paired with each shift of the diagnosed
+  /// Pasquill class (−1 = one class less stable), weighted by stability_weights.
+  std::vector<int> stability_shifts{0, -1};
+  std::vector<double> stability_weights{0.5, 0.5};
+  double within_member_deg{10};      ///< analytic broadening σ_dir inside a member, for hourly means
+                                     ///< (scaled down at 10-minute and shorter samples...)
+  double min_within_member_deg{2.5};  ///< ...to this: half the member spacing, so members overlap
+  double sub_sample_s{1200};         ///< one back-trajectory per this much averaging time (≤ 12)
+  double max_back_s{12 * 3600.0};    ///< never integrate further back than this
+  SigmaScheme scheme{SigmaScheme::BriggsRural};
+  EpochSeconds emit_start{};
+  EpochSeconds emit_end{};
+  double max_range_m{0};             ///< stop trajectories beyond this path length (0: 1.5 × grid diagonal)
+};
+
+/// Sparse sensitivities of all observations to one source, one member.
+struct SparseColumn {
+  std::vector<std::uint32_t> index;  ///< observation indices with H > 0
+  std::vector<float> h_s_m3;         ///< sensitivity, s/m³
+};
+
+class SourceReceptorOperator {
+ public:
+  /// Precomputes the back-trajectories of every observation. @pre emit_start < emit_end.
+  SourceReceptorOperator(const WindField& wind, const ObservationSet& obs, const Grid& grid,
+                         const OperatorOptions& options);
+
+  /// Sensitivities of every observation to a unit source at (x, y) with release height h_m:
+  /// out[k] for ensemble member k. Thread-safe (const, no shared scratch).
+  void columns(double x_m, double y_m, double h_m, std::vector<SparseColumn>& out) const;
+
+  /// Prior weight of each ensemble member (sums to 1).
+  [[nodiscard]] const std::vector<double>& member_weights() const noexcept { return member_weight_; }
+  [[nodiscard]] std::size_t members() const noexcept { return member_weight_.size(); }
+  [[nodiscard]] std::size_t observations() const noexcept { return obs_->obs.size(); }
+  /// Total number of trajectory points held (diagnostics).
+  [[nodiscard]] std::size_t trajectory_points() const noexcept;
+
+ private:
+  struct Path {                         ///< one back-trajectory, simplified
+    std::vector<double> x, y, t, s;     ///< position (m), time (s), cumulative path (m)
+    std::vector<std::uint8_t> stability;     ///< met at each vertex (held along the next segment)
+    std::vector<float> mixing_height_m, sigma_theta_deg;
+    double rx{}, ry{};                  ///< receptor
+    double reach_m{};                   ///< total path length
+    double sigma_dir_rad{};             ///< within-member direction spread for this observation
+  };
+  struct Receptor {
+    std::uint32_t obs{};
+    std::vector<Path> paths;            ///< sub-samples
+  };
+  /// Plume contribution of a source at (sx, sy) to one sub-sample path, for every stability
+  /// shift (best[s], s/m³).
+  void contribution(const Path& p, double sx, double sy, double h_m, double z_m, double* best) const noexcept;
+
+  const WindField* wind_;
+  const ObservationSet* obs_;
+  OperatorOptions opt_;
+  std::vector<Receptor> receptors_;
+  std::vector<double> member_weight_;
+  std::vector<double> cos_k_, sin_k_;
+  std::vector<int> shift_k_;
+};
+
+}  // namespace plumetrace

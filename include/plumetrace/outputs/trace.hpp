@@ -1,0 +1,53 @@
+#pragma once
+/// @file trace.hpp
+/// The main job: rank the likely sources of one pollutant in a case (CONTRACT §2–3).
+/// Pipeline: case -> analysis CRS and grid -> wind field -> observations -> back-trajectory
+/// operator -> inversion -> jurisdictions -> ranking document + rasters.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "plumetrace/geo/grid.hpp"
+#include "plumetrace/ingest/case.hpp"
+#include "plumetrace/inversion/inversion.hpp"
+
+namespace plumetrace {
+
+struct TraceRequest {
+  std::string pollutant;           ///< "" = case.json's pollutant
+  std::string start;               ///< ISO 8601; "" = start of the data
+  std::string end;                 ///< ISO 8601; "" = end of the data
+  int threads{0};                  ///< 0 = all cores
+  int footprint_particles{200};    ///< particles per footprint receptor
+  OperatorOptions op;              ///< emit_start/emit_end are set from start/end
+  InversionOptions inv;            ///< to_case_units is set from the case units
+};
+
+struct TraceResult {
+  nlohmann::json ranking;          ///< the ranking document (CONTRACT §3)
+  Grid grid;
+  std::string crs_wkt;
+  std::vector<float> posterior;    ///< P(source in cell | data), all hypotheses (sums to 1 with registry mass outside)
+  std::vector<float> footprint;    ///< mean receptor sensitivity, s/m³ per (g/s) emitted from the cell
+  std::vector<float> fused;        ///< fused observations, case units, NaN where unmeasured
+};
+
+/// Run the main job. @throws InvalidInput when the case cannot support a trace (no pollutant, no
+/// observations of it, no registry and no grid, bad times).
+TraceResult run_trace(const Case& c, const TraceRequest& request);
+
+/// Write ranking.json, ranking.geojson, posterior.tif, footprint.tif and fused.tif into `dir`
+/// (created when missing).
+void write_trace_outputs(const TraceResult& result, const std::filesystem::path& dir);
+
+/// The human-readable ranking table printed by `plumetrace trace` without --json.
+std::string format_ranking_table(const nlohmann::json& ranking);
+
+/// Ranking as GeoJSON: one Point feature per candidate and one for the unlisted peak.
+nlohmann::json ranking_geojson(const nlohmann::json& ranking);
+
+}  // namespace plumetrace

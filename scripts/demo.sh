@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Set up (Debian packages), build, and run the main job on the bundled demo case (data/demo):
+# rank the likely sources of the SO2 episode, print the ranking table, write outputs to out/demo/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-deps.sh
+bash scripts/build.sh release plumetrace
+./build/release/plumetrace inspect data/demo
+./build/release/plumetrace trace data/demo --start "$(cat data/demo/window.txt | cut -d' ' -f1)" \
+  --end "$(cat data/demo/window.txt | cut -d' ' -f2)" --out out/demo
+echo "outputs: $(ls out/demo | tr '\n' ' ')"

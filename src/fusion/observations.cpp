@@ -1,0 +1,270 @@
+#include "plumetrace/fusion/observations.hpp"
+
+#include <gdal.h>
+#include <ogr_srs_api.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <memory>
+
+#include "plumetrace/core/error.hpp"
+
+namespace plumetrace {
+namespace {
+
+/// q-quantile (0..1) of v by nth_element on a copy; NaN for an empty vector.
+double quantile(std::vector<double> v, double q) {
+  if (v.empty()) return std::numeric_limits<double>::quiet_NaN();
+  const auto k = static_cast<std::size_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
+/// Background and its spread from all values of a platform: the low percentile, and a robust
+/// spread of the values below the median (1.4826 MAD of the lower half), floored at 5 % of it.
+void estimate_background(Platform& p, const std::vector<double>& values, double percentile) {
+  if (values.empty()) return;
+  p.background = quantile(values, percentile);
+  std::vector<double> dev;
+  const double med = quantile(values, 0.5);
+  for (double v : values)
+    if (v <= med) dev.push_back(std::abs(v - p.background));
+  const double mad = dev.empty() ? 0.0 : quantile(dev, 0.5);
+  p.noise = std::max({1.4826 * mad, 0.05 * std::abs(p.background), 1e-6});
+}
+
+void add_stations(const Case& c, const Transformer& tr, int var, EpochSeconds use_start,
+                  EpochSeconds use_end, const FusionOptions& o, ObservationSet& out) {
+  std::vector<int> platform_of(c.stations.size(), -1);
+  std::vector<std::vector<double>> all_values(c.stations.size());
+  for (const Reading& r : c.readings.rows) {
+    if (r.variable != var || r.station >= c.stations.size()) continue;
+    all_values[r.station].push_back(r.value);
+  }
+  for (std::size_t s = 0; s < c.stations.size(); ++s) {
+    if (all_values[s].empty()) continue;
+    Platform p;
+    p.id = c.stations[s].id;
+    p.kind = ObservationKind::Station;
+    estimate_background(p, all_values[s], o.background_percentile);
+    platform_of[s] = static_cast<int>(out.platforms.size());
+    out.platforms.push_back(std::move(p));
+  }
+  for (const Reading& r : c.readings.rows) {
+    if (r.variable != var || r.station >= c.stations.size()) continue;
+    ++out.raw_samples;
+    if (r.time_s + r.period_s <= use_start || r.time_s >= use_end) continue;
+    const Station& st = c.stations[r.station];
+    Observation ob;
+    ob.kind = ObservationKind::Station;
+    ob.platform = platform_of[r.station];
+    if (!tr.forward(st.lon, st.lat, ob.x_m, ob.y_m)) continue;
+    ob.z_m = st.height_m > 0 ? st.height_m : 3.0;
+    ob.lon = st.lon;
+    ob.lat = st.lat;
+    ob.t_start = r.time_s;
+    ob.averaging_s = r.period_s;
+    ob.value = r.value;
+    ob.x0_m = ob.x1_m = ob.x_m;
+    ob.y0_m = ob.y1_m = ob.y_m;
+    out.obs.push_back(ob);
+  }
+}
+
+void add_traces(const Case& c, const Transformer& tr, const Grid& grid, const std::string& pollutant,
+                EpochSeconds use_start, EpochSeconds use_end, const FusionOptions& o,
+                ObservationSet& out) {
+  const double seg_m = o.mobile_segment_m > 0 ? o.mobile_segment_m : 2.0 * grid.cell_m;
+  for (const Trace& t : c.traces) {
+    const auto vit = std::find(t.variables.begin(), t.variables.end(), pollutant);
+    if (vit == t.variables.end()) continue;
+    const auto& vals = t.values[static_cast<std::size_t>(vit - t.variables.begin())];
+    std::vector<double> finite;
+    for (double v : vals)
+      if (std::isfinite(v)) finite.push_back(v);
+    if (finite.empty()) continue;
+    Platform p;
+    p.id = t.name;
+    p.kind = ObservationKind::Mobile;
+    estimate_background(p, finite, o.background_percentile);
+    const int pi = static_cast<int>(out.platforms.size());
+    out.platforms.push_back(std::move(p));
+    out.raw_samples += finite.size();
+
+    // Segment: consecutive samples merged until the segment spans mobile_segment_s in time or
+    // seg_m in space. Lag correction shifts the value to the position held lag seconds earlier.
+    Observation acc;
+    double sx = 0, sy = 0, sv = 0, slon = 0, slat = 0, sz = 0;
+    int n = 0;
+    double x_first = 0, y_first = 0, x_last = 0, y_last = 0;
+    EpochSeconds t_first = 0, t_last = 0;
+    auto flush = [&]() {
+      if (n == 0) return;
+      Observation ob;
+      ob.kind = ObservationKind::Mobile;
+      ob.platform = pi;
+      ob.x_m = sx / n;
+      ob.y_m = sy / n;
+      ob.z_m = sz / n;
+      ob.lon = slon / n;
+      ob.lat = slat / n;
+      ob.t_start = t_first;
+      ob.averaging_s = t_last - t_first;
+      ob.value = sv / n;
+      ob.samples = n;
+      ob.x0_m = x_first;
+      ob.y0_m = y_first;
+      ob.x1_m = x_last;
+      ob.y1_m = y_last;
+      out.obs.push_back(ob);
+      n = 0;
+      sx = sy = sv = slon = slat = sz = 0;
+    };
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      const double v = vals[i];
+      if (!std::isfinite(v)) continue;
+      // position at the time the air was actually sampled (value stamped at t_i, lag earlier)
+      const EpochSeconds ts = t.time_s[i] - o.sensor_lag_s;
+      if (ts < use_start || ts >= use_end) continue;
+      double lon = t.lon[i], lat = t.lat[i];
+      if (o.sensor_lag_s > 0) {
+        std::size_t j = i;
+        while (j > 0 && t.time_s[j] > ts) --j;
+        lon = t.lon[j];
+        lat = t.lat[j];
+      }
+      double x, y;
+      if (!tr.forward(lon, lat, x, y)) continue;
+      if (n > 0 && (ts - t_first > o.mobile_segment_s || std::hypot(x - x_first, y - y_first) > seg_m))
+        flush();
+      if (n == 0) {
+        x_first = x;
+        y_first = y;
+        t_first = ts;
+      }
+      t_last = ts;
+      x_last = x;
+      y_last = y;
+      sx += x;
+      sy += y;
+      sv += v;
+      slon += lon;
+      slat += lat;
+      sz += std::isfinite(t.alt_m[i]) && t.alt_m[i] > 0 && t.alt_m[i] < 500 ? t.alt_m[i] : 2.0;
+      ++n;
+    }
+    flush();
+  }
+}
+
+struct DatasetCloser {
+  void operator()(void* h) const { GDALClose(h); }
+};
+
+void add_imagery(const Case& c, const Transformer& tr, const std::string& pollutant,
+                 EpochSeconds use_start, EpochSeconds use_end, const FusionOptions& o,
+                 ObservationSet& out) {
+  for (const Imagery& im : c.imagery) {
+    for (const ImageryBand& b : im.bands) {
+      if (b.variable != pollutant) continue;
+      const EpochSeconds t = b.time_s.value_or(use_start);
+      if (t < use_start || t >= use_end) continue;
+      const char* const allowed[] = {"GTiff", "COG", "PNG", "JPEG", "HFA", "netCDF", nullptr};
+      std::unique_ptr<void, DatasetCloser> ds(
+          GDALOpenEx(im.path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, allowed, nullptr, nullptr));
+      if (!ds) continue;
+      GDALRasterBandH band = GDALGetRasterBand(ds.get(), b.band);
+      if (band == nullptr) continue;
+      // block-average down to at most max_imagery_cells cells
+      const double cells = static_cast<double>(im.width) * im.height;
+      const int f = std::max(1, static_cast<int>(std::ceil(std::sqrt(cells / static_cast<double>(o.max_imagery_cells)))));
+      const int w = std::max(1, im.width / f), h = std::max(1, im.height / f);
+      std::vector<float> px(static_cast<std::size_t>(w) * h);
+      if (GDALRasterIOEx(band, GF_Read, 0, 0, im.width, im.height, px.data(), w, h, GDT_Float32, 0, 0,
+                         nullptr) != CE_None)
+        continue;
+      OGRSpatialReferenceH src = OSRNewSpatialReference(nullptr);
+      OGRSpatialReferenceH wgs = OSRNewSpatialReference(nullptr);
+      OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
+      OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
+      OSRSetWellKnownGeogCS(wgs, "WGS84");
+      const bool geographic = im.crs_wkt.empty();
+      OGRCoordinateTransformationH ct = nullptr;
+      if (!geographic) {
+        std::string wkt_copy = im.crs_wkt;  // WKT from the raster itself, never a user string
+        char* wkt = wkt_copy.data();
+        OSRImportFromWkt(src, &wkt);
+        ct = OCTNewCoordinateTransformation(src, wgs);
+      }
+      Platform p;
+      p.id = "imagery/" + im.name;
+      p.kind = ObservationKind::Imagery;
+      std::vector<double> vals;
+      for (float v : px)
+        if (std::isfinite(v) && (!b.nodata || v != static_cast<float>(*b.nodata))) vals.push_back(v);
+      estimate_background(p, vals, o.background_percentile);
+      const int pi = static_cast<int>(out.platforms.size());
+      out.platforms.push_back(std::move(p));
+      out.raw_samples += vals.size();
+      const double* gt = im.geotransform;
+      for (int r = 0; r < h; ++r) {
+        for (int col = 0; col < w; ++col) {
+          const float v = px[static_cast<std::size_t>(r) * w + col];
+          if (!std::isfinite(v) || (b.nodata && v == static_cast<float>(*b.nodata))) continue;
+          const double pc = (col + 0.5) * f, pr = (r + 0.5) * f;
+          double gx = gt[0] + pc * gt[1] + pr * gt[2];
+          double gy = gt[3] + pc * gt[4] + pr * gt[5];
+          if (ct != nullptr && !OCTTransform(ct, 1, &gx, &gy, nullptr)) continue;
+          Observation ob;
+          ob.kind = ObservationKind::Imagery;
+          ob.platform = pi;
+          ob.lon = gx;
+          ob.lat = gy;
+          if (!tr.forward(gx, gy, ob.x_m, ob.y_m)) continue;
+          ob.z_m = 1.0;
+          ob.t_start = t;
+          ob.averaging_s = 0;
+          ob.value = v;
+          ob.samples = f * f;
+          ob.x0_m = ob.x1_m = ob.x_m;
+          ob.y0_m = ob.y1_m = ob.y_m;
+          out.obs.push_back(ob);
+        }
+      }
+      if (ct != nullptr) OCTDestroyCoordinateTransformation(ct);
+      OSRDestroySpatialReference(src);
+      OSRDestroySpatialReference(wgs);
+    }
+  }
+}
+
+}  // namespace
+
+ObservationSet gather_observations(const Case& c, const Transformer& tr, const Grid& grid,
+                                   const std::string& pollutant, EpochSeconds use_start,
+                                   EpochSeconds use_end, const FusionOptions& options) {
+  ObservationSet out;
+  const int var = c.readings.variable_index(pollutant);
+  if (var >= 0) add_stations(c, tr, var, use_start, use_end, options, out);
+  add_traces(c, tr, grid, pollutant, use_start, use_end, options, out);
+  add_imagery(c, tr, pollutant, use_start, use_end, options, out);
+  return out;
+}
+
+std::vector<float> fused_field(const ObservationSet& set, const Grid& grid) {
+  std::vector<double> sum(grid.size(), 0.0);
+  std::vector<int> count(grid.size(), 0);
+  for (const Observation& ob : set.obs) {
+    if (!grid.contains(ob.x_m, ob.y_m)) continue;
+    const std::size_t k = static_cast<std::size_t>(grid.row_of(ob.y_m)) * grid.cols + grid.col_of(ob.x_m);
+    sum[k] += ob.value;
+    ++count[k];
+  }
+  std::vector<float> out(grid.size(), std::numeric_limits<float>::quiet_NaN());
+  for (std::size_t k = 0; k < out.size(); ++k)
+    if (count[k] > 0) out[k] = static_cast<float>(sum[k] / count[k]);
+  return out;
+}
+
+}  // namespace plumetrace

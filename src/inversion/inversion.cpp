@@ -1,0 +1,556 @@
+#include "plumetrace/inversion/inversion.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <functional>
+#include <limits>
+#include <numeric>
+#include <thread>
+
+#include "plumetrace/core/error.hpp"
+
+namespace plumetrace {
+namespace {
+
+constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+
+double log_sum_exp(const double* v, std::size_t n) noexcept {
+  double mx = kNegInf;
+  for (std::size_t i = 0; i < n; ++i) mx = std::max(mx, v[i]);
+  if (!std::isfinite(mx)) return mx;
+  double s = 0;
+  for (std::size_t i = 0; i < n; ++i) s += std::exp(v[i] - mx);
+  return mx + std::log(s);
+}
+
+/// Run body(i) for i in [0, n) on `threads` threads (dynamic scheduling).
+void parallel_for(std::size_t n, int threads, const std::function<void(std::size_t)>& body) {
+  const int nt = std::max(1, std::min<int>(threads, static_cast<int>(n)));
+  if (nt <= 1) {
+    for (std::size_t i = 0; i < n; ++i) body(i);
+    return;
+  }
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> pool;
+  for (int t = 0; t < nt; ++t)
+    pool.emplace_back([&]() {
+      for (std::size_t i = next++; i < n; i = next++) body(i);
+    });
+  for (auto& th : pool) th.join();
+}
+
+/// Per-observation constants of the error model.
+struct ObsModel {
+  double log_yc{};   ///< ln(y + c)
+  double b{}, c{};
+  double noise_term2{};  ///< (n / (b + c))²
+  double w{};
+  double l0{};       ///< log-likelihood with no source contribution
+  double excess{};   ///< y − b, floored at 0: the plume part the observation shows
+};
+
+class Scorer {
+ public:
+  Scorer(const ObservationSet& set, const InversionOptions& o) : o_(o) {
+    const double nu = o.student_nu;
+    obs_.reserve(set.obs.size());
+    for (const Observation& ob : set.obs) {
+      const Platform& p = set.platforms[static_cast<std::size_t>(ob.platform)];
+      ObsModel m;
+      m.b = std::max(p.background, 0.0);
+      m.c = std::max(p.noise, 0.2 * m.b);
+      if (m.c <= 0) m.c = 1e-6;
+      m.log_yc = std::log(std::max(ob.value, 0.0) + m.c);
+      m.excess = std::max(ob.value - m.b, 0.0);
+      const double nt = p.noise / (m.b + m.c);
+      m.noise_term2 = nt * nt;
+      m.w = o.temper * (ob.kind == ObservationKind::Mobile ? o.mobile_weight : 1.0);
+      (void)nu;
+      m.l0 = 0;
+      m.l0 = loglik(m, 0.0);
+      obs_.push_back(m);
+    }
+    // direction-error blocks: the wind-direction member is drawn independently per block
+    double t_ref = 1e300;
+    for (const Observation& ob : set.obs) t_ref = std::min(t_ref, ob.t_start + 0.5 * ob.averaging_s);
+    // long means share a block per direction_block_s; short samples (mobile segments, imagery)
+    // see the instantaneous direction, which meanders within the hour: shorter blocks of their own
+    const double block_s = o.direction_block_s > 0 ? o.direction_block_s : 1e300;
+    const double short_s = o.short_direction_block_s > 0 ? o.short_direction_block_s : block_s;
+    std::uint32_t n_long = 0;
+    for (const Observation& ob : set.obs)
+      if (ob.averaging_s >= 600)
+        n_long = std::max(n_long, 1 + static_cast<std::uint32_t>(std::floor((ob.t_start + 0.5 * ob.averaging_s - t_ref) / block_s)));
+    for (const Observation& ob : set.obs) {
+      const double tm = ob.t_start + 0.5 * ob.averaging_s - t_ref;
+      const auto b = ob.averaging_s >= 600 ? static_cast<std::uint32_t>(std::floor(tm / block_s))
+                                           : n_long + static_cast<std::uint32_t>(std::floor(tm / short_s));
+      block_.push_back(b);
+      blocks_ = std::max<std::size_t>(blocks_, b + 1);
+    }
+    const int nq = std::max(o.q_steps, 2);
+    const double l0 = std::log(o.q_min_g_s), l1 = std::log(o.q_max_g_s);
+    for (int k = 0; k < nq; ++k) q_.push_back(std::exp(l0 + (l1 - l0) * k / (nq - 1)));
+    log_q0_ = l0;
+    dlog_q_ = (l1 - l0) / (nq - 1);
+  }
+
+  /// Student-t log density of observation i given modelled plume part m (case units), times w.
+  [[nodiscard]] double loglik(const ObsModel& m, double plume) const noexcept {
+    const double r = m.log_yc - std::log(m.b + plume + m.c);
+    // model error applies to the plume part, whichever of model and observation shows it
+    const double p = std::max(plume, m.excess);
+    const double frac = p / (m.b + p);
+    const double s2 = o_.sigma_model_log * o_.sigma_model_log * frac * frac + m.noise_term2;
+    const double nu = o_.student_nu;
+    return m.w * (-0.5 * (nu + 1) * std::log1p(r * r / (nu * s2)) - 0.5 * std::log(s2));
+  }
+
+  /// score[q] = Σ_i (ℓ_i(q h_i) − ℓ_i(0)) over the column's non-zeros.
+  /// score[b·nq + q] = Σ_{i in block b} (ℓ_i(q h_i) − ℓ_i(0)) over the column's non-zeros;
+  /// touched[b] is set for blocks with a non-zero. Only every `stride`-th rate is scored (the
+  /// others are left at 0 and must be ignored). @pre score has blocks()·nq entries.
+  void score_single(const SparseColumn& col, double* score, std::vector<char>& touched,
+                    std::size_t stride = 1) const noexcept {
+    const std::size_t nq = q_.size();
+    std::fill(score, score + blocks_ * nq, 0.0);
+    touched.assign(blocks_, 0);
+    for (std::size_t j = 0; j < col.index.size(); ++j) {
+      const ObsModel& m = obs_[col.index[j]];
+      const double h = o_.to_case_units * col.h_s_m3[j];
+      const std::size_t b = block_[col.index[j]];
+      touched[b] = 1;
+      double* row = score + b * nq;
+      // rates whose plume is below 1e-4 of the background level change nothing: skip them
+      const double thr = 1e-4 * (m.b + m.c);
+      std::size_t k0 = 0;
+      if (h > 0 && q_[0] * h < thr) {
+        const double kk = std::ceil((std::log(thr / h) - log_q0_) / dlog_q_);
+        k0 = kk >= static_cast<double>(nq) ? nq : static_cast<std::size_t>(std::max(kk, 0.0));
+        k0 = (k0 + stride - 1) / stride * stride;
+      }
+      for (std::size_t k = k0; k < nq; k += stride) row[k] += loglik(m, q_[k] * h) - m.l0;
+    }
+  }
+  [[nodiscard]] std::size_t blocks() const noexcept { return blocks_; }
+  [[nodiscard]] std::size_t block_of(std::size_t i) const noexcept { return block_[i]; }
+
+  [[nodiscard]] const std::vector<double>& q() const noexcept { return q_; }
+  [[nodiscard]] const ObsModel& obs(std::size_t i) const noexcept { return obs_[i]; }
+
+ private:
+  const InversionOptions& o_;
+  std::vector<ObsModel> obs_;
+  std::vector<double> q_;
+  double log_q0_{}, dlog_q_{1};
+  std::vector<std::uint32_t> block_;
+  std::size_t blocks_{1};
+};
+
+/// log(exp(a) + exp(b)) with −inf handled.
+inline double log_add(double a, double b) noexcept {
+  if (a == kNegInf) return b;
+  if (b == kNegInf) return a;
+  return std::max(a, b) + std::log1p(std::exp(-std::abs(a - b)));
+}
+
+/// Posterior over the q grid from log weights; percentiles by log-linear interpolation of the CDF.
+RateEstimate rate_from_log_weights(const std::vector<double>& q, const std::vector<double>& logw) {
+  const double lse = log_sum_exp(logw.data(), logw.size());
+  RateEstimate r;
+  if (!std::isfinite(lse)) return r;
+  std::vector<double> cdf(q.size());
+  double acc = 0;
+  for (std::size_t k = 0; k < q.size(); ++k) {
+    acc += std::exp(logw[k] - lse);
+    cdf[k] = acc;
+  }
+  auto pct = [&](double p) {
+    for (std::size_t k = 0; k < q.size(); ++k) {
+      if (cdf[k] >= p) {
+        if (k == 0) return q[0];
+        const double c0 = cdf[k - 1], c1 = cdf[k];
+        const double f = c1 > c0 ? (p - c0) / (c1 - c0) : 0.0;
+        // bin k spans [q_{k-1}, q_k] in log space
+        return std::exp(std::log(q[k - 1]) + f * (std::log(q[k]) - std::log(q[k - 1])));
+      }
+    }
+    return q.back();
+  };
+  r.estimate = pct(0.5);
+  r.p05 = pct(0.05);
+  r.p95 = pct(0.95);
+  return r;
+}
+
+/// Result of scoring one site: log marginal likelihood, per-q log weights (members summed), best member.
+struct SiteScore {
+  double log_marginal{kNegInf};
+  std::vector<double> log_q;  ///< log Σ_k w_k exp(score_k(q)) − log Nq
+  int best_member{};
+  std::vector<SparseColumn> cols;
+};
+
+/// Score one site. The wind-direction member is marginalised independently in every
+/// direction block (Scorer::blocks), the rate is shared by all blocks:
+///   log p(y | site, q) = Σ_b log Σ_k w_k exp(score_k,b(q)).
+/// With q_stride > 1 only every q_stride-th rate is scored (a coarser rate grid for the
+/// unregistered-source search); log_q of the others stays −inf.
+void score_site(const SourceReceptorOperator& op, const Scorer& sc, double x, double y, double h,
+                SiteScore& out, bool keep_columns, std::size_t q_stride = 1) {
+  std::vector<SparseColumn> cols;
+  op.columns(x, y, h, cols);
+  const std::size_t nq = sc.q().size();
+  const std::size_t nb = sc.blocks();
+  const std::size_t nk = cols.size();
+  const std::size_t n_eval = (nq + q_stride - 1) / q_stride;
+  const auto& wk = op.member_weights();
+  // scores[k][b][q]; touched[k][b]
+  std::vector<double> scores(nk * nb * nq);
+  std::vector<char> touched_k(nk * nb), touched, any(nb, 0);
+  std::vector<double> total(nq);
+  double best = kNegInf;
+  for (std::size_t k = 0; k < nk; ++k) {
+    double* sk = &scores[k * nb * nq];
+    sc.score_single(cols[k], sk, touched, q_stride);
+    std::fill(total.begin(), total.end(), 0.0);
+    for (std::size_t b = 0; b < nb; ++b) {
+      touched_k[k * nb + b] = touched[b];
+      if (!touched[b]) continue;
+      any[b] = 1;
+      for (std::size_t j = 0; j < nq; j += q_stride) total[j] += sk[b * nq + j];
+    }
+    double member_lse = kNegInf;
+    for (std::size_t j = 0; j < nq; j += q_stride) member_lse = log_add(member_lse, total[j]);
+    if (member_lse > best) {
+      best = member_lse;
+      out.best_member = static_cast<int>(k);
+    }
+  }
+  // log p = Σ_b log Σ_k w_k exp(score_k,b(q)); an untouched (member, block) scores 0, and blocks
+  // no member touches contribute log Σ_k w_k = 0
+  out.log_q.assign(nq, kNegInf);
+  std::vector<double> v(nq, 0.0);
+  for (std::size_t b = 0; b < nb; ++b) {
+    if (!any[b]) continue;
+    for (std::size_t j = 0; j < nq; j += q_stride) {
+      double mx = 0.0;
+      for (std::size_t k = 0; k < nk; ++k)
+        if (touched_k[k * nb + b]) mx = std::max(mx, scores[(k * nb + b) * nq + j]);
+      double sum = 0.0;
+      for (std::size_t k = 0; k < nk; ++k)
+        sum += wk[k] * std::exp((touched_k[k * nb + b] ? scores[(k * nb + b) * nq + j] : 0.0) - mx);
+      v[j] += mx + std::log(sum);
+    }
+  }
+  for (std::size_t j = 0; j < nq; j += q_stride) out.log_q[j] = v[j] - std::log(static_cast<double>(n_eval));
+  out.log_marginal = log_sum_exp(out.log_q.data(), nq);
+  if (keep_columns) out.cols = std::move(cols);
+}
+
+}  // namespace
+
+double units_per_g_m3(const std::string& units_in, const std::string& pollutant) {
+  std::string u;
+  for (char ch : units_in)
+    if (ch != ' ') u.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+  if (u.empty() || u == "ug/m3" || u == "µg/m3" || u == "μg/m3" || u == "ug/m^3" || u == "ugm-3") return 1e6;
+  if (u == "mg/m3" || u == "mg/m^3") return 1e3;
+  if (u == "ng/m3" || u == "ng/m^3") return 1e9;
+  if (u == "g/m3" || u == "g/m^3") return 1.0;
+  if (u == "ppb" || u == "ppm") {
+    static const std::pair<const char*, double> kMolar[] = {
+        {"so2", 64.066}, {"no2", 46.0055}, {"no", 30.006}, {"co", 28.010}, {"nh3", 17.031},
+        {"h2s", 34.08},  {"o3", 47.997},   {"ch4", 16.04}, {"benzene", 78.11}, {"co2", 44.01}};
+    for (const auto& [name, m] : kMolar)
+      if (pollutant == name) return (u == "ppb" ? 24.45e6 : 24.45e3) / m;
+    throw InvalidInput("units '" + units_in + "' need the molar mass of '" + pollutant +
+                       "', which is not known; give concentrations in ug/m3");
+  }
+  throw InvalidInput("unsupported concentration units '" + units_in +
+                     "' (use ug/m3, mg/m3, ng/m3, g/m3, ppb or ppm)");
+}
+
+InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& obs, const Grid& grid,
+                       const std::vector<CandidateSite>& candidates, const InversionOptions& o) {
+  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const Scorer sc(obs, o);
+  const auto& q = sc.q();
+  const std::size_t nq = q.size();
+  const std::size_t nc = candidates.size();
+  InversionResult res;
+
+  // 1. single registry candidates
+  std::vector<SiteScore> single(nc);
+  parallel_for(nc, threads, [&](std::size_t j) {
+    score_site(op, sc, candidates[j].x_m, candidates[j].y_m, candidates[j].h_m, single[j], true);
+  });
+  res.hypotheses += nc;
+  double prior_sum = 0;
+  for (const auto& c : candidates) prior_sum += std::max(c.prior, 0.0);
+  if (prior_sum <= 0) prior_sum = 1;
+
+  // 2. unregistered source: blocks of the analysis grid
+  const int st = std::max(1, static_cast<int>(std::ceil(static_cast<double>(std::max(grid.rows, grid.cols)) /
+                                                        std::max(o.grid_max_side, 1))));
+  const int brows = (grid.rows + st - 1) / st, bcols = (grid.cols + st - 1) / st;
+  const std::size_t nb = static_cast<std::size_t>(brows) * bcols;
+  std::vector<double> block_lm(nb, kNegInf);
+  parallel_for(nb, threads, [&](std::size_t b) {
+    const int br = static_cast<int>(b) / bcols, bc = static_cast<int>(b) % bcols;
+    const double cr = std::min((br + 0.5) * st, static_cast<double>(grid.rows)) - 0.5;
+    const double cc = std::min((bc + 0.5) * st, static_cast<double>(grid.cols)) - 0.5;
+    const double x = grid.x0_m + (cc + 0.5) * grid.cell_m;
+    const double y = grid.y1_m - (cr + 0.5) * grid.cell_m;
+    SiteScore s;
+    score_site(op, sc, x, y, o.unlisted_height_m, s, false, 3);
+    block_lm[b] = s.log_marginal;
+  });
+  res.hypotheses += nb;
+
+  // 3. pairs among the top singles
+  std::vector<std::size_t> order(nc);
+  std::iota(order.begin(), order.end(), 0);
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return single[a].log_marginal + std::log(std::max(candidates[a].prior, 1e-300)) >
+           single[b].log_marginal + std::log(std::max(candidates[b].prior, 1e-300));
+  });
+  const std::size_t top = std::min<std::size_t>(static_cast<std::size_t>(std::max(o.pair_top, 0)), nc);
+  std::vector<std::pair<std::size_t, std::size_t>> pair_ids;
+  for (std::size_t a = 0; a < top; ++a)
+    for (std::size_t b = a + 1; b < top; ++b) pair_ids.emplace_back(order[a], order[b]);
+  // Each member's rate in a pair is scored on its own grid around its single-source median
+  // (1/30 .. 5 times it, 21 log steps): the pair evidence then integrates where the likelihood
+  // lives, corrected for the narrower prior range (log-uniform prior over the full q range).
+  const std::size_t nq2 = 21;
+  const double full_w = std::log(o.q_max_g_s) - std::log(o.q_min_g_s);
+  auto member_grid = [&](std::size_t j, double& log_range_frac) {
+    const double med = rate_from_log_weights(q, single[j].log_q).estimate;
+    const double lo = std::max(o.q_min_g_s, (med > 0 ? med : o.q_min_g_s) / 30.0);
+    const double hi = std::min(o.q_max_g_s, std::max(lo * 1.5, (med > 0 ? med : o.q_min_g_s) * 5.0));
+    std::vector<double> g(nq2);
+    for (std::size_t u = 0; u < nq2; ++u)
+      g[u] = std::exp(std::log(lo) + (std::log(hi) - std::log(lo)) * static_cast<double>(u) / (nq2 - 1));
+    log_range_frac = std::log((std::log(hi) - std::log(lo)) / full_w);
+    return g;
+  };
+  struct PairScore {
+    double log_marginal{kNegInf};
+    std::vector<double> qa, qb;          ///< each member's rate grid
+    std::vector<double> log_qa, log_qb;  ///< marginal log weights of each rate on its grid
+  };
+  std::vector<PairScore> pair_scores(pair_ids.size());
+  const auto& wk = op.member_weights();
+  parallel_for(pair_ids.size(), threads, [&](std::size_t pi) {
+    const auto [a, b] = pair_ids[pi];
+    PairScore& ps = pair_scores[pi];
+    double frac_a = 0, frac_b = 0;
+    ps.qa = member_grid(a, frac_a);
+    ps.qb = member_grid(b, frac_b);
+    const std::size_t nbk = sc.blocks();
+    std::vector<double> acc2(nbk * nq2 * nq2, kNegInf), part(nbk * nq2 * nq2);
+    std::vector<char> any(nbk, 0), touched(nbk);
+    std::vector<double> ha, hb;
+    std::vector<std::uint32_t> idx;
+    for (std::size_t k = 0; k < wk.size(); ++k) {
+      const SparseColumn& ca = single[a].cols[k];
+      const SparseColumn& cb = single[b].cols[k];
+      // union of the two sparse columns (both sorted by observation index)
+      idx.clear();
+      ha.clear();
+      hb.clear();
+      std::size_t i = 0, j = 0;
+      while (i < ca.index.size() || j < cb.index.size()) {
+        if (j >= cb.index.size() || (i < ca.index.size() && ca.index[i] < cb.index[j])) {
+          idx.push_back(ca.index[i]);
+          ha.push_back(ca.h_s_m3[i++]);
+          hb.push_back(0);
+        } else if (i >= ca.index.size() || cb.index[j] < ca.index[i]) {
+          idx.push_back(cb.index[j]);
+          ha.push_back(0);
+          hb.push_back(cb.h_s_m3[j++]);
+        } else {
+          idx.push_back(ca.index[i]);
+          ha.push_back(ca.h_s_m3[i++]);
+          hb.push_back(cb.h_s_m3[j++]);
+        }
+      }
+      std::fill(part.begin(), part.end(), 0.0);
+      std::fill(touched.begin(), touched.end(), 0);
+      for (std::size_t n = 0; n < idx.size(); ++n) {
+        const ObsModel& m = sc.obs(idx[n]);
+        const std::size_t blk = sc.block_of(idx[n]);
+        touched[blk] = 1;
+        double* row = &part[blk * nq2 * nq2];
+        for (std::size_t u = 0; u < nq2; ++u)
+          for (std::size_t v = 0; v < nq2; ++v) {
+            const double plume = o.to_case_units * (ps.qa[u] * ha[n] + ps.qb[v] * hb[n]);
+            row[u * nq2 + v] += sc.loglik(m, plume) - m.l0;
+          }
+      }
+      const double lw = std::log(wk[k]);
+      for (std::size_t blk = 0; blk < nbk; ++blk) {
+        any[blk] |= touched[blk];
+        // an untouched block scores 0 for this member (part is 0 there)
+        for (std::size_t uv = 0; uv < nq2 * nq2; ++uv)
+          acc2[blk * nq2 * nq2 + uv] = log_add(acc2[blk * nq2 * nq2 + uv], lw + part[blk * nq2 * nq2 + uv]);
+      }
+    }
+    // blocks no member touched sum to log Σ_k w_k = 0 and are skipped
+    std::vector<double> grid2(nq2 * nq2, -2.0 * std::log(static_cast<double>(nq2)) + frac_a + frac_b);
+    for (std::size_t blk = 0; blk < nbk; ++blk) {
+      if (!any[blk]) continue;
+      for (std::size_t uv = 0; uv < nq2 * nq2; ++uv) grid2[uv] += acc2[blk * nq2 * nq2 + uv];
+    }
+    ps.log_marginal = log_sum_exp(grid2.data(), grid2.size());
+    ps.log_qa.assign(nq2, kNegInf);
+    ps.log_qb.assign(nq2, kNegInf);
+    for (std::size_t u = 0; u < nq2; ++u) {
+      ps.log_qa[u] = log_sum_exp(&grid2[u * nq2], nq2);
+      std::vector<double> colv(nq2);
+      for (std::size_t v = 0; v < nq2; ++v) colv[v] = grid2[v * nq2 + u];
+      ps.log_qb[u] = log_sum_exp(colv.data(), nq2);
+    }
+  });
+  res.hypotheses += pair_ids.size();
+
+  // 4. normalise over all hypotheses
+  const double n_pairs_total = nc >= 2 ? 0.5 * static_cast<double>(nc) * static_cast<double>(nc - 1) : 1.0;
+  std::vector<double> lp_single(nc), lp_pair(pair_ids.size()), lp_block(nb);
+  std::vector<double> all;
+  for (std::size_t j = 0; j < nc; ++j) {
+    lp_single[j] = std::log(o.prior_single * std::max(candidates[j].prior, 1e-300) / prior_sum) +
+                   single[j].log_marginal;
+    all.push_back(lp_single[j]);
+  }
+  if (nc >= 2)
+    for (std::size_t p = 0; p < pair_ids.size(); ++p) {
+      lp_pair[p] = std::log(o.prior_pair / n_pairs_total) + pair_scores[p].log_marginal;
+      all.push_back(lp_pair[p]);
+    }
+  for (std::size_t b = 0; b < nb; ++b) {
+    lp_block[b] = std::log(o.prior_unlisted / static_cast<double>(nb)) + block_lm[b];
+    all.push_back(lp_block[b]);
+  }
+  const double z = log_sum_exp(all.data(), all.size());
+
+  res.probability.assign(nc, 0.0);
+  res.single_probability.assign(nc, 0.0);
+  for (std::size_t j = 0; j < nc; ++j) res.probability[j] = res.single_probability[j] = std::exp(lp_single[j] - z);
+  // per-candidate rate histogram: single part + pair marginals
+  std::vector<std::vector<double>> rate_w(nc, std::vector<double>(nq, 0.0));
+  for (std::size_t j = 0; j < nc; ++j) {
+    const double lse = single[j].log_marginal;
+    for (std::size_t k = 0; k < nq; ++k)
+      rate_w[j][k] += res.single_probability[j] * std::exp(single[j].log_q[k] - lse);
+  }
+  if (nc >= 2)
+    for (std::size_t p = 0; p < pair_ids.size(); ++p) {
+      const double pp = std::exp(lp_pair[p] - z);
+      const auto [a, b] = pair_ids[p];
+      // split the pair's mass by how well each member explains the data alone (a logistic of
+      // the single-hypothesis log evidence difference, capped to [0.1, 0.9] so both keep a share)
+      const double wa = std::clamp(1.0 / (1.0 + std::exp(single[b].log_marginal - single[a].log_marginal)), 0.1, 0.9);
+      res.probability[a] += wa * pp;
+      res.probability[b] += (1.0 - wa) * pp;
+      PairResult pr;
+      pr.a = static_cast<int>(a);
+      pr.b = static_cast<int>(b);
+      pr.probability = pp;
+      const double la = log_sum_exp(pair_scores[p].log_qa.data(), nq2);
+      const double lb = log_sum_exp(pair_scores[p].log_qb.data(), nq2);
+      const PairScore& ps = pair_scores[p];
+      auto fine_index = [&](double v) {
+        const double k = std::round((std::log(v) - std::log(q.front())) /
+                                    ((std::log(q.back()) - std::log(q.front())) / static_cast<double>(nq - 1)));
+        return static_cast<std::size_t>(std::clamp(k, 0.0, static_cast<double>(nq - 1)));
+      };
+      for (std::size_t u = 0; u < nq2; ++u) {
+        rate_w[a][fine_index(ps.qa[u])] += pp * std::exp(ps.log_qa[u] - la);
+        rate_w[b][fine_index(ps.qb[u])] += pp * std::exp(ps.log_qb[u] - lb);
+      }
+      pr.rate_a = rate_from_log_weights(ps.qa, ps.log_qa);
+      pr.rate_b = rate_from_log_weights(ps.qb, ps.log_qb);
+      res.pairs.push_back(pr);
+    }
+  std::sort(res.pairs.begin(), res.pairs.end(),
+            [](const PairResult& x, const PairResult& y) { return x.probability > y.probability; });
+  res.rate.resize(nc);
+  for (std::size_t j = 0; j < nc; ++j) {
+    std::vector<double> lw(nq);
+    double tot = 0;
+    for (std::size_t k = 0; k < nq; ++k) tot += rate_w[j][k];
+    if (tot <= 0) {
+      res.rate[j] = rate_from_log_weights(q, single[j].log_q);
+      continue;
+    }
+    for (std::size_t k = 0; k < nq; ++k) lw[k] = rate_w[j][k] > 0 ? std::log(rate_w[j][k]) : kNegInf;
+    res.rate[j] = rate_from_log_weights(q, lw);
+  }
+  double p_unl = 0;
+  for (std::size_t b = 0; b < nb; ++b) p_unl += std::exp(lp_block[b] - z);
+  res.unlisted_probability = p_unl;
+
+  // observations explained, per candidate, with its best member and median rate
+  res.explained.assign(nc, 0);
+  for (std::size_t j = 0; j < nc; ++j) {
+    const SparseColumn& col = single[j].cols[static_cast<std::size_t>(single[j].best_member)];
+    for (std::size_t n = 0; n < col.index.size(); ++n) {
+      const Observation& ob = obs.obs[col.index[n]];
+      const Platform& p = obs.platforms[static_cast<std::size_t>(ob.platform)];
+      const double m = o.to_case_units * res.rate[j].estimate * col.h_s_m3[n];
+      if (m >= 2 * p.noise && ob.value - p.background >= 2 * p.noise) ++res.explained[j];
+    }
+  }
+  if (nc > 0) res.best_member = single[order[0]].best_member;
+
+  // 5. grid posterior (registry aside): blocks spread evenly over their cells
+  const double lbz = log_sum_exp(block_lm.data(), nb);
+  res.grid_posterior.assign(grid.size(), 0.0f);
+  std::size_t best_block = 0;
+  for (std::size_t b = 0; b < nb; ++b) {
+    if (block_lm[b] > block_lm[best_block]) best_block = b;
+    const double pb = std::isfinite(lbz) ? std::exp(block_lm[b] - lbz) : 1.0 / static_cast<double>(nb);
+    const int br = static_cast<int>(b) / bcols, bc = static_cast<int>(b) % bcols;
+    const int r1 = std::min(grid.rows, (br + 1) * st), c1 = std::min(grid.cols, (bc + 1) * st);
+    const int cells = (r1 - br * st) * (c1 - bc * st);
+    for (int r = br * st; r < r1; ++r)
+      for (int c = bc * st; c < c1; ++c)
+        res.grid_posterior[static_cast<std::size_t>(r) * grid.cols + c] = static_cast<float>(pb / cells);
+  }
+  // refine the peak at full resolution around the best block
+  {
+    const int br = static_cast<int>(best_block) / bcols, bc = static_cast<int>(best_block) % bcols;
+    const int r0 = std::max(0, (br - 1) * st), r1 = std::min(grid.rows, (br + 2) * st);
+    const int c0 = std::max(0, (bc - 1) * st), c1 = std::min(grid.cols, (bc + 2) * st);
+    std::vector<std::pair<int, int>> cells;
+    for (int r = r0; r < r1; ++r)
+      for (int c = c0; c < c1; ++c) cells.emplace_back(r, c);
+    std::vector<SiteScore> fine(cells.size());
+    parallel_for(cells.size(), threads, [&](std::size_t i) {
+      score_site(op, sc, grid.x_center(cells[i].second), grid.y_center(cells[i].first), o.unlisted_height_m,
+                 fine[i], false);
+    });
+    std::size_t bi = 0;
+    for (std::size_t i = 0; i < fine.size(); ++i)
+      if (fine[i].log_marginal > fine[bi].log_marginal) bi = i;
+    if (!fine.empty()) {
+      res.peak_x_m = grid.x_center(cells[bi].second);
+      res.peak_y_m = grid.y_center(cells[bi].first);
+      res.unlisted_rate = rate_from_log_weights(q, fine[bi].log_q);
+    }
+    res.hypotheses += fine.size();
+  }
+  {
+    std::vector<float> sorted(res.grid_posterior);
+    std::sort(sorted.begin(), sorted.end(), std::greater<>());
+    double acc = 0;
+    std::size_t n = 0;
+    for (; n < sorted.size() && acc < 0.9; ++n) acc += sorted[n];
+    res.area_m2_90 = static_cast<double>(n) * grid.cell_m * grid.cell_m;
+  }
+  return res;
+}
+
+}  // namespace plumetrace

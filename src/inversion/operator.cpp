@@ -1,0 +1,238 @@
+#include "plumetrace/inversion/operator.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cmath>
+#include <numbers>
+
+#include "plumetrace/core/error.hpp"
+#include "plumetrace/kernels/plume.hpp"
+
+namespace plumetrace {
+namespace {
+
+constexpr double kDegToRad = std::numbers::pi / 180.0;
+
+/// Douglas–Peucker: indices of the points kept so that no dropped point is farther than
+/// max(tol_m, 2 % of its path length) from the simplified polyline.
+void simplify(const std::vector<TrajectoryPoint>& pts, std::size_t a, std::size_t b, double tol_m,
+              std::vector<char>& keep) {
+  if (b <= a + 1) return;
+  const double ax = pts[a].x_m, ay = pts[a].y_m;
+  const double dx = pts[b].x_m - ax, dy = pts[b].y_m - ay;
+  const double len = std::hypot(dx, dy);
+  double worst = -1;
+  std::size_t at = a;
+  for (std::size_t i = a + 1; i < b; ++i) {
+    const double px = pts[i].x_m - ax, py = pts[i].y_m - ay;
+    const double d = len > 0 ? std::abs(px * dy - py * dx) / len : std::hypot(px, py);
+    if (d > worst) {
+      worst = d;
+      at = i;
+    }
+  }
+  // tolerance grows with distance from the receptor (2 % of the path length): plumes widen
+  if (worst > std::max(tol_m, 0.02 * pts[at].path_m)) {
+    keep[at] = 1;
+    simplify(pts, a, at, tol_m, keep);
+    simplify(pts, at, b, tol_m, keep);
+  }
+}
+
+double normal_cdf(double z) noexcept { return 0.5 * std::erfc(-z / std::numbers::sqrt2); }
+
+}  // namespace
+
+SourceReceptorOperator::SourceReceptorOperator(const WindField& wind, const ObservationSet& obs,
+                                               const Grid& grid, const OperatorOptions& options)
+    : wind_(&wind), obs_(&obs), opt_(options) {
+  if (!(opt_.emit_end > opt_.emit_start)) throw InvalidInput("emission window is empty (end <= start)");
+  if (opt_.rotations_deg.empty()) opt_.rotations_deg = {0.0};
+  if (opt_.stability_shifts.empty()) opt_.stability_shifts = {0};
+  if (opt_.stability_weights.size() != opt_.stability_shifts.size())
+    opt_.stability_weights.assign(opt_.stability_shifts.size(), 1.0);
+  double wsum = 0;
+  for (std::size_t si = 0; si < opt_.stability_shifts.size(); ++si) {
+    for (double r : opt_.rotations_deg) {
+      const double w = (opt_.rotation_sigma_deg > 0
+                            ? std::exp(-0.5 * (r / opt_.rotation_sigma_deg) * (r / opt_.rotation_sigma_deg))
+                            : (r == 0 ? 1.0 : 0.0)) *
+                       opt_.stability_weights[si];
+      member_weight_.push_back(w);
+      wsum += w;
+      cos_k_.push_back(std::cos(-r * kDegToRad));
+      sin_k_.push_back(std::sin(-r * kDegToRad));
+      shift_k_.push_back(opt_.stability_shifts[si]);
+    }
+  }
+  for (double& w : member_weight_) w /= wsum;
+
+  const double diag = std::hypot(grid.cols * grid.cell_m, grid.rows * grid.cell_m);
+  const double max_range = opt_.max_range_m > 0 ? opt_.max_range_m : 1.5 * diag;
+  // step: about half a cell at a typical 2 m/s, within [2 s, 120 s]
+  const double dt_s = std::clamp(0.5 * grid.cell_m / 2.0, 2.0, 120.0);
+  const double tol_m = std::max(0.05 * grid.cell_m, 0.5);
+  const double edge_s = std::max(60.0, 0.1 * opt_.max_back_s);
+
+  receptors_.reserve(obs.obs.size());
+  for (std::size_t i = 0; i < obs.obs.size(); ++i) {
+    const Observation& ob = obs.obs[i];
+    Receptor rec;
+    rec.obs = static_cast<std::uint32_t>(i);
+    // sub-samples: over time for a fixed receptor's averaging period; over time AND along the
+    // segment for a mobile segment (one per half cell of its length)
+    const double seg_len = std::hypot(ob.x1_m - ob.x0_m, ob.y1_m - ob.y0_m);
+    const int n_sub =
+        ob.kind == ObservationKind::Mobile
+            ? std::clamp(static_cast<int>(std::ceil(seg_len / (0.5 * grid.cell_m))), 1, 8)
+            : std::clamp(static_cast<int>(std::ceil(ob.averaging_s / opt_.sub_sample_s)), 1, 12);
+    // direction spread inside a member: none for samples up to 10 min (the plume seen is the
+    // instantaneous/short-term one, its direction is the member's), full for hourly means
+    // (meander within the hour that the hourly vector-mean wind does not show)
+    const double ramp = std::clamp(std::log(std::max(ob.averaging_s, 1.0) / 600.0) / std::log(6.0), 0.0, 1.0);
+    const double sigma_dir_deg = std::max(opt_.min_within_member_deg, opt_.within_member_deg * ramp);
+    const double sigma_dir_rad = sigma_dir_deg * kDegToRad;
+    for (int m = 0; m < n_sub; ++m) {
+      const double frac = n_sub > 1 ? static_cast<double>(m) / (n_sub - 1) : 0.5;
+      const EpochSeconds t0 = ob.kind == ObservationKind::Mobile ? ob.t_start + frac * ob.averaging_s
+                                                                  : ob.t_start + (m + 0.5) * ob.averaging_s / n_sub;
+      Path p;
+      p.rx = ob.kind == ObservationKind::Mobile && n_sub > 1 ? ob.x0_m + frac * (ob.x1_m - ob.x0_m) : ob.x_m;
+      p.ry = ob.kind == ObservationKind::Mobile && n_sub > 1 ? ob.y0_m + frac * (ob.y1_m - ob.y0_m) : ob.y_m;
+      p.sigma_dir_rad = sigma_dir_rad;
+      const double back = std::min(opt_.max_back_s, t0 - opt_.emit_start + edge_s);
+      if (back > 0) {
+        auto pts = trajectory(wind, p.rx, p.ry, t0, -back, dt_s, 0.5 * grid.cell_m);
+        // truncate beyond the useful range
+        std::size_t n = pts.size();
+        for (std::size_t k = 0; k < pts.size(); ++k)
+          if (pts[k].path_m > max_range) {
+            n = k + 1;
+            break;
+          }
+        pts.resize(n);
+        if (pts.size() >= 2) {
+          std::vector<char> keep(pts.size(), 0);
+          keep.front() = keep.back() = 1;
+          simplify(pts, 0, pts.size() - 1, tol_m, keep);
+          for (std::size_t k = 0; k < pts.size(); ++k) {
+            if (!keep[k]) continue;
+            p.x.push_back(pts[k].x_m);
+            p.y.push_back(pts[k].y_m);
+            p.t.push_back(pts[k].t);
+            p.s.push_back(pts[k].path_m);
+            const MetSample met = wind.at(pts[k].x_m, pts[k].y_m, pts[k].t);
+            p.stability.push_back(static_cast<std::uint8_t>(met.stability));
+            p.mixing_height_m.push_back(static_cast<float>(met.mixing_height_m));
+            p.sigma_theta_deg.push_back(static_cast<float>(met.sigma_theta_deg));
+          }
+          p.reach_m = pts.back().path_m;
+        }
+      }
+      if (p.x.empty()) {  // no emission can reach this sub-sample: keep t0 for bookkeeping
+        p.t.push_back(t0);
+      }
+      rec.paths.push_back(std::move(p));
+    }
+    receptors_.push_back(std::move(rec));
+  }
+}
+
+std::size_t SourceReceptorOperator::trajectory_points() const noexcept {
+  std::size_t n = 0;
+  for (const auto& r : receptors_)
+    for (const auto& p : r.paths) n += p.x.size();
+  return n;
+}
+
+void SourceReceptorOperator::contribution(const Path& p, double sx, double sy, double h_m, double z_m,
+                                          double* best) const noexcept {
+  const std::size_t ns = opt_.stability_shifts.size();
+  std::fill(best, best + ns, 0.0);
+  const std::size_t n = p.x.size();
+  if (n < 2) return;
+  // quick reject: the source is farther than the trajectory ever went
+  const double rdx = sx - p.rx, rdy = sy - p.ry;
+  if (rdx * rdx + rdy * rdy > (p.reach_m + 100.0) * (p.reach_m + 100.0)) return;
+  const double t0 = p.t[0];
+  const double sdir = p.sigma_dir_rad;
+  bool after_far_end = false;  // the previous segment's foot point lay beyond its far end
+  for (std::size_t k = 0; k + 1 < n; ++k) {
+    const double ax = p.x[k], ay = p.y[k];
+    const double dx = p.x[k + 1] - ax, dy = p.y[k + 1] - ay;
+    const double l2 = dx * dx + dy * dy;
+    if (l2 <= 0) continue;
+    double f = ((sx - ax) * dx + (sy - ay) * dy) / l2;
+    const bool was_after = after_far_end;
+    after_far_end = f > 1;
+    if (f > 1) continue;
+    if (f < 0) {
+      // the source is downwind of the receptor (k == 0), or its foot lay on an earlier segment;
+      // only the outside corner of a bend (foot beyond the previous segment, before this one)
+      // is nearest to the vertex itself
+      if (k == 0 || !was_after) continue;
+      f = 0;
+    }
+    const double cx = ax + f * dx, cy = ay + f * dy;
+    const double y2 = (sx - cx) * (sx - cx) + (sy - cy) * (sy - cy);
+    const double x = p.s[k] + f * std::sqrt(l2);
+    if (x < 1.0) continue;
+    const double reject = 0.9 * x + 30.0;  // far outside any plume width (σy < 0.3 x)
+    if (y2 > reject * reject) continue;
+    const double ycross = std::sqrt(y2);
+    const double t_rel = p.t[k] + f * (p.t[k + 1] - p.t[k]);
+    const double tau = std::max(t0 - t_rel, 1.0);
+    const double edge = std::max(60.0, 0.1 * tau);
+    const double z0 = (t_rel - opt_.emit_start) / edge, z1 = (t_rel - opt_.emit_end) / edge;
+    const double w_emit = (z0 > 6.0 && z1 < -6.0) ? 1.0 : normal_cdf(z0) - normal_cdf(z1);
+    if (w_emit < 1e-4) continue;
+    const double u = std::max(x / tau, kMinWindSpeed);
+    for (std::size_t si = 0; si < ns; ++si) {
+      const Stability stab =
+          static_cast<Stability>(std::clamp(p.stability[k] + opt_.stability_shifts[si], 0, 5));
+      Sigmas sg = dispersion_sigmas(opt_.scheme, stab, x);
+      if (p.sigma_theta_deg[k] > 0) sg.y_m = sigma_y_from_sigma_theta(p.sigma_theta_deg[k], x, u);
+      const double sy_eff = std::sqrt(sg.y_m * sg.y_m + (x * sdir) * (x * sdir));
+      if (ycross > 6.0 * sy_eff) continue;
+      const double c = w_emit * gaussian_plume_g_m3(1.0, u, x, ycross, z_m, h_m, sy_eff, sg.z_m,
+                                                    p.mixing_height_m[k]);
+      best[si] = std::max(best[si], c);
+    }
+  }
+}
+
+void SourceReceptorOperator::columns(double x_m, double y_m, double h_m,
+                                     std::vector<SparseColumn>& out) const {
+  const std::size_t nk = member_weight_.size();
+  out.resize(nk);
+  for (auto& col : out) {
+    col.index.clear();
+    col.h_s_m3.clear();
+  }
+  const std::size_t ns = opt_.stability_shifts.size();
+  const std::size_t nr = nk / ns;  // members: k = shift index · nr + rotation index
+  std::vector<double> part(ns), sum(ns);
+  for (const Receptor& rec : receptors_) {
+    const Observation& ob = obs_->obs[rec.obs];
+    const double dx0 = x_m - ob.x_m, dy0 = y_m - ob.y_m;
+    for (std::size_t r = 0; r < nr; ++r) {
+      // rotating the flow by +δ about the receptor == rotating the source by −δ
+      const double sx = ob.x_m + cos_k_[r] * dx0 - sin_k_[r] * dy0;
+      const double sy = ob.y_m + sin_k_[r] * dx0 + cos_k_[r] * dy0;
+      std::fill(sum.begin(), sum.end(), 0.0);
+      for (const Path& p : rec.paths) {
+        contribution(p, sx, sy, h_m, ob.z_m, part.data());
+        for (std::size_t si = 0; si < ns; ++si) sum[si] += part[si];
+      }
+      for (std::size_t si = 0; si < ns; ++si) {
+        const double h = sum[si] / static_cast<double>(rec.paths.size());
+        if (h > 0) {
+          out[si * nr + r].index.push_back(rec.obs);
+          out[si * nr + r].h_s_m3.push_back(static_cast<float>(h));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace plumetrace

@@ -1,0 +1,464 @@
+#include "plumetrace/outputs/trace.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <iomanip>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "plumetrace/border/attribution.hpp"
+#include "plumetrace/core/error.hpp"
+#include "plumetrace/core/time.hpp"
+#include "plumetrace/core/version.hpp"
+#include "plumetrace/fusion/observations.hpp"
+#include "plumetrace/geo/crs.hpp"
+#include "plumetrace/geo/jurisdictions.hpp"
+#include "plumetrace/inversion/operator.hpp"
+#include "plumetrace/kernels/trajectory.hpp"
+#include "plumetrace/met/wind_field.hpp"
+#include "plumetrace/outputs/raster.hpp"
+
+namespace plumetrace {
+namespace {
+
+using nlohmann::json;
+
+std::string lower(std::string s) {
+  for (char& ch : s) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+/// Offset (minutes east) written at the end of an ISO 8601 text, or nullopt when it has none.
+std::optional<int> explicit_offset_minutes(const std::string& text) {
+  if (text.empty()) return std::nullopt;
+  if (text.back() == 'Z' || text.back() == 'z') return 0;
+  // ±hh:mm, ±hhmm or ±hh after the time part
+  const auto tpos = text.find_first_of("Tt ");
+  if (tpos == std::string::npos) return std::nullopt;
+  const auto sign = text.find_last_of("+-");
+  if (sign == std::string::npos || sign < tpos) return std::nullopt;
+  std::string digits;
+  for (std::size_t i = sign + 1; i < text.size(); ++i)
+    if (std::isdigit(static_cast<unsigned char>(text[i]))) digits.push_back(text[i]);
+  if (digits.size() != 2 && digits.size() != 4) return std::nullopt;
+  const int h = std::stoi(digits.substr(0, 2));
+  const int m = digits.size() == 4 ? std::stoi(digits.substr(2, 2)) : 0;
+  return (text[sign] == '-' ? -1 : 1) * (h * 60 + m);
+}
+
+double round_to(double v, int digits) {
+  if (!std::isfinite(v) || v == 0) return v;
+  const double mag = std::pow(10.0, digits - 1 - static_cast<int>(std::floor(std::log10(std::abs(v)))));
+  return std::round(v * mag) / mag;
+}
+
+}  // namespace
+
+TraceResult run_trace(const Case& c, const TraceRequest& request) {
+  const auto t_begin = std::chrono::steady_clock::now();
+  const std::string pollutant = lower(request.pollutant.empty() ? c.settings.pollutant : request.pollutant);
+  if (pollutant.empty())
+    throw InvalidInput("no pollutant: give --pollutant or set \"pollutant\" in case.json");
+  const TimeZone tz = TimeZone::parse(c.settings.timezone);
+
+  // data span of the pollutant
+  double data_t0 = 1e300, data_t1 = -1e300;
+  const int var = c.readings.variable_index(pollutant);
+  std::string units = c.settings.units;
+  for (const Reading& r : c.readings.rows)
+    if (r.variable == var) {
+      data_t0 = std::min(data_t0, r.time_s);
+      data_t1 = std::max(data_t1, r.time_s + r.period_s);
+      if (units.empty()) units = c.readings.units[r.unit];
+    }
+  for (const Trace& t : c.traces)
+    if (std::find(t.variables.begin(), t.variables.end(), pollutant) != t.variables.end() && t.size() > 0) {
+      data_t0 = std::min(data_t0, t.time_s.front());
+      data_t1 = std::max(data_t1, t.time_s.back());
+    }
+  for (const Imagery& im : c.imagery)
+    for (const ImageryBand& b : im.bands)
+      if (b.variable == pollutant && b.time_s) {
+        data_t0 = std::min(data_t0, *b.time_s);
+        data_t1 = std::max(data_t1, *b.time_s);
+      }
+  if (data_t0 > data_t1)
+    throw InvalidInput("no observations of '" + pollutant + "' in " + c.dir.string());
+
+  const EpochSeconds start = request.start.empty() ? data_t0 : parse_iso8601(request.start, tz);
+  const EpochSeconds end = request.end.empty() ? data_t1 : parse_iso8601(request.end, tz);
+  if (!(end > start)) throw InvalidInput("--end must be later than --start");
+  auto fmt = [&](EpochSeconds t, const std::string& given) {
+    if (const auto off = explicit_offset_minutes(given)) return format_iso8601(t, *off);
+    if (const auto off = explicit_offset_minutes(request.start)) return format_iso8601(t, *off);
+    return format_iso8601(t, tz);
+  };
+
+  const std::string crs = analysis_crs_for(c);
+  const Transformer tr(crs);
+  const Grid grid = make_grid(c, crs);
+  const WindField wind = WindField::from_case(c, tr);
+
+  // candidates in the analysis CRS
+  std::vector<CandidateSite> sites;
+  for (const Source& s : c.sources) {
+    CandidateSite site;
+    tr.forward(s.lon, s.lat, site.x_m, site.y_m);
+    site.h_m = std::max(s.height_m, 0.0);
+    site.prior = s.prior;
+    // a facility registered for other pollutants only is less likely, not impossible
+    if (!s.pollutants.empty() &&
+        std::find(s.pollutants.begin(), s.pollutants.end(), pollutant) == s.pollutants.end())
+      site.prior *= 0.2;
+    sites.push_back(site);
+  }
+
+  // observation window: from start until air from the farthest candidate, released at `end`,
+  // could arrive at the farthest receptor (at the mean wind speed, with 50 % margin)
+  double mean_speed = 0;
+  int nspeed = 0;
+  for (const auto& sl : wind.slices)
+    for (float s : sl.speed)
+      if (std::isfinite(s)) {
+        mean_speed += s;
+        ++nspeed;
+      }
+  mean_speed = nspeed > 0 ? std::max(mean_speed / nspeed, 1.0) : 2.0;
+  const double diag = std::hypot(grid.cols * grid.cell_m, grid.rows * grid.cell_m);
+  double reach_m = 0;
+  for (const auto& s : sites) reach_m = std::max(reach_m, std::hypot(s.x_m - grid.x_center(grid.cols / 2), s.y_m - grid.y_center(grid.rows / 2)));
+  reach_m = std::min(2 * reach_m + 0.25 * diag, diag);
+  const double transit_s = std::min(1.5 * reach_m / mean_speed, 12 * 3600.0);
+  const EpochSeconds use_end = end + transit_s;
+
+  ObservationSet obs = gather_observations(c, tr, grid, pollutant, start, use_end);
+  if (obs.obs.empty())
+    throw InvalidInput("no observations of '" + pollutant + "' between " + fmt(start, request.start) +
+                       " and " + fmt(use_end, request.end));
+
+  OperatorOptions oo = request.op;
+  oo.emit_start = start;
+  oo.emit_end = end;
+  const SourceReceptorOperator op(wind, obs, grid, oo);
+  InversionOptions io = request.inv;
+  if (const char* e = std::getenv("PT_PRIORS")) {  // TEMPORARY tuning aid
+    std::sscanf(e, "%lf,%lf,%lf", &io.prior_single, &io.prior_pair, &io.prior_unlisted);
+  }
+  if (const char* e = std::getenv("PT_SIGMA")) io.sigma_model_log = std::atof(e);
+  if (const char* e = std::getenv("PT_MOBW")) io.mobile_weight = std::atof(e);
+  if (const char* e = std::getenv("PT_TEMPER")) io.temper = std::atof(e);
+  io.to_case_units = units_per_g_m3(units, pollutant);
+  if (request.threads > 0) io.threads = request.threads;
+  const InversionResult inv = invert(op, obs, grid, sites, io);
+
+  if (const char* dump = std::getenv("PT_DEBUG_DUMP")) {  // TEMPORARY tuning aid
+    std::ofstream f(dump);
+    std::size_t best = 0;
+    for (std::size_t j = 0; j < sites.size(); ++j)
+      if (inv.probability[j] > inv.probability[best]) best = j;
+    if (const char* id = std::getenv("PT_DEBUG_ID"))
+      for (std::size_t j = 0; j < sites.size(); ++j)
+        if (c.sources[j].id == id) best = j;
+    std::vector<SparseColumn> cols;
+    op.columns(sites[best].x_m, sites[best].y_m, sites[best].h_m, cols);
+    f << "# candidate " << c.sources[best].id << " q " << inv.rate[best].estimate << "\n";
+    f << "i,platform,x,y,t,avg,value,bg,m0,m1,m2,m3,m4\n";
+    for (std::size_t i = 0; i < obs.obs.size(); ++i) {
+      const Observation& ob = obs.obs[i];
+      f << i << "," << obs.platforms[ob.platform].id << "," << ob.x_m << "," << ob.y_m << "," << (ob.t_start - start) / 3600 << ","
+        << ob.averaging_s << "," << ob.value << "," << obs.platforms[ob.platform].background;
+      for (const auto& col : cols) {
+        double h = 0;
+        for (std::size_t n = 0; n < col.index.size(); ++n)
+          if (col.index[n] == i) h = col.h_s_m3[n];
+        f << "," << h * io.to_case_units * inv.rate[best].estimate;
+      }
+      f << "\n";
+    }
+  }
+  TraceResult out;
+  out.grid = grid;
+  out.crs_wkt = tr.wkt();
+  out.fused = fused_field(obs, grid);
+
+  // footprints: per platform, from up to 6 of its observations inside [start, use_end]
+  const int threads = request.threads > 0 ? request.threads
+                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<std::vector<std::size_t>> per_platform(obs.platforms.size());
+  for (std::size_t i = 0; i < obs.obs.size(); ++i)
+    if (obs.obs[i].t_start + obs.obs[i].averaging_s > start)
+      per_platform[static_cast<std::size_t>(obs.obs[i].platform)].push_back(i);
+  std::vector<std::size_t> fp_obs;
+  std::vector<int> fp_platform;
+  for (std::size_t p = 0; p < per_platform.size(); ++p) {
+    const auto& v = per_platform[p];
+    const std::size_t take = std::min<std::size_t>(6, v.size());
+    for (std::size_t k = 0; k < take; ++k) {
+      fp_obs.push_back(v[(k * v.size()) / take + v.size() / (2 * take)]);
+      fp_platform.push_back(static_cast<int>(p));
+    }
+  }
+  std::vector<std::vector<float>> fps(fp_obs.size());
+  {
+    std::atomic<std::size_t> next{0};
+    std::vector<std::thread> pool;
+    for (int t = 0; t < std::max(1, std::min<int>(threads, static_cast<int>(fp_obs.size()))); ++t)
+      pool.emplace_back([&]() {
+        for (std::size_t i = next++; i < fp_obs.size(); i = next++) {
+          const Observation& ob = obs.obs[fp_obs[i]];
+          FootprintOptions fo;
+          fo.particles = request.footprint_particles;
+          fo.duration_s = std::clamp(ob.t_start + ob.averaging_s - start + 1800.0, 600.0, 12 * 3600.0);
+          fo.dt_s = std::clamp(0.5 * grid.cell_m / mean_speed, 2.0, 60.0);
+          fo.receptor_height_m = ob.z_m;
+          fo.emit_start = start;
+          fo.emit_end = end;
+          fo.seed = 1000 + i;
+          fps[i] = particle_footprint(wind, grid, ob.x_m, ob.y_m, ob.t_start, ob.averaging_s, fo);
+        }
+      });
+    for (auto& th : pool) th.join();
+  }
+  std::vector<std::vector<double>> platform_fp(obs.platforms.size());
+  std::vector<int> platform_n(obs.platforms.size(), 0);
+  out.footprint.assign(grid.size(), 0.0f);
+  for (std::size_t i = 0; i < fps.size(); ++i) {
+    auto& acc = platform_fp[static_cast<std::size_t>(fp_platform[i])];
+    if (acc.empty()) acc.assign(grid.size(), 0.0);
+    for (std::size_t k = 0; k < grid.size() && k < fps[i].size(); ++k) acc[k] += fps[i][k];
+    ++platform_n[static_cast<std::size_t>(fp_platform[i])];
+  }
+  std::vector<double> platform_max(obs.platforms.size(), 0.0);
+  for (std::size_t p = 0; p < platform_fp.size(); ++p) {
+    if (platform_fp[p].empty()) continue;
+    for (std::size_t k = 0; k < grid.size(); ++k) {
+      platform_fp[p][k] /= platform_n[p];
+      platform_max[p] = std::max(platform_max[p], platform_fp[p][k]);
+      out.footprint[k] += static_cast<float>(platform_fp[p][k] / static_cast<double>(obs.platforms.size()));
+    }
+  }
+
+  // full posterior raster: unlisted mass over the grid + each candidate at its cell
+  out.posterior.resize(grid.size());
+  for (std::size_t k = 0; k < grid.size(); ++k)
+    out.posterior[k] = static_cast<float>(inv.unlisted_probability * inv.grid_posterior[k]);
+  for (std::size_t j = 0; j < sites.size(); ++j)
+    if (grid.contains(sites[j].x_m, sites[j].y_m))
+      out.posterior[static_cast<std::size_t>(grid.row_of(sites[j].y_m)) * grid.cols + grid.col_of(sites[j].x_m)] +=
+          static_cast<float>(inv.probability[j]);
+
+  // jurisdictions
+  std::optional<JurisdictionIndex> index;
+  Diagnostics geo_diag;
+  if (c.boundaries) index.emplace(*c.boundaries, geo_diag);
+  std::vector<LonLat> cand_ll, rec_ll;
+  for (const Source& s : c.sources) cand_ll.push_back({s.lon, s.lat});
+  for (const Observation& ob : obs.obs) rec_ll.push_back({ob.lon, ob.lat});
+  Attribution attr;
+  if (index) attr = attribute(*index, cand_ll, inv.probability, rec_ll, grid, tr, inv.grid_posterior,
+                              inv.unlisted_probability);
+
+  // evidence.upwind_of: platforms whose footprint at the candidate's cell is >= 5 % of its peak
+  std::vector<std::vector<std::string>> upwind(sites.size());
+  for (std::size_t j = 0; j < sites.size(); ++j) {
+    if (!grid.contains(sites[j].x_m, sites[j].y_m)) continue;
+    const int r0 = grid.row_of(sites[j].y_m), c0 = grid.col_of(sites[j].x_m);
+    for (std::size_t p = 0; p < platform_fp.size(); ++p) {
+      if (platform_fp[p].empty() || platform_max[p] <= 0) continue;
+      double v = 0;  // max over the 3x3 neighbourhood: particles are a sample
+      for (int dr = -1; dr <= 1; ++dr)
+        for (int dc = -1; dc <= 1; ++dc) {
+          const int r = r0 + dr, cc = c0 + dc;
+          if (r >= 0 && r < grid.rows && cc >= 0 && cc < grid.cols)
+            v = std::max(v, platform_fp[p][static_cast<std::size_t>(r) * grid.cols + cc]);
+        }
+      if (v >= 0.05 * platform_max[p]) upwind[j].push_back(obs.platforms[p].id);
+    }
+  }
+
+  // the ranking document
+  std::vector<std::size_t> order(sites.size());
+  for (std::size_t j = 0; j < order.size(); ++j) order[j] = j;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return inv.probability[a] > inv.probability[b]; });
+  json doc;
+  doc["pollutant"] = pollutant;
+  doc["window"] = {{"start", fmt(start, request.start)}, {"end", fmt(end, request.end)}};
+  json cands = json::array();
+  int rank = 0;
+  for (std::size_t j : order) {
+    const Source& s = c.sources[j];
+    json cj;
+    cj["id"] = s.id;
+    cj["name"] = s.name;
+    cj["lon"] = s.lon;
+    cj["lat"] = s.lat;
+    cj["rank"] = ++rank;
+    cj["probability"] = inv.probability[j];
+    cj["emission_rate_g_s"] = {{"estimate", round_to(inv.rate[j].estimate, 4)},
+                               {"p05", round_to(inv.rate[j].p05, 4)},
+                               {"p95", round_to(inv.rate[j].p95, 4)}};
+    if (index && j < attr.candidate.size() && attr.candidate[j])
+      cj["jurisdiction"] = {{"code", attr.candidate[j]->code}, {"name", attr.candidate[j]->name}};
+    else
+      cj["jurisdiction"] = nullptr;
+    cj["cross_border"] = index && j < attr.cross_border.size() ? static_cast<bool>(attr.cross_border[j]) : false;
+    cj["evidence"] = {{"observations_explained", inv.explained[j]}, {"upwind_of", upwind[j]}};
+    cands.push_back(cj);
+  }
+  doc["candidates"] = cands;
+  double plon = 0, plat = 0;
+  tr.inverse(inv.peak_x_m, inv.peak_y_m, plon, plat);
+  doc["unlisted"] = {{"probability", inv.unlisted_probability},
+                     {"peak", {{"lon", round_to(plon, 9)}, {"lat", round_to(plat, 9)}}},
+                     {"area_km2_90", round_to(inv.area_m2_90 / 1e6, 4)},
+                     {"emission_rate_g_s",
+                      {{"estimate", round_to(inv.unlisted_rate.estimate, 4)},
+                       {"p05", round_to(inv.unlisted_rate.p05, 4)},
+                       {"p95", round_to(inv.unlisted_rate.p95, 4)}}}};
+  json areas = json::array();
+  for (const AreaShare& a : attr.areas)
+    areas.push_back({{"code", a.area.code}, {"name", a.area.name}, {"probability", a.probability}});
+  doc["jurisdictions"] = areas;
+  json recs = json::array();
+  for (const Jurisdiction& r : attr.receptors) recs.push_back({{"code", r.code}, {"name", r.name}});
+  doc["receptor_jurisdictions"] = recs;
+  json pairs = json::array();
+  for (std::size_t p = 0; p < std::min<std::size_t>(inv.pairs.size(), 3); ++p) {
+    const PairResult& pr = inv.pairs[p];
+    pairs.push_back({{"ids", {c.sources[static_cast<std::size_t>(pr.a)].id, c.sources[static_cast<std::size_t>(pr.b)].id}},
+                     {"probability", pr.probability},
+                     {"emission_rate_g_s", {round_to(pr.rate_a.estimate, 4), round_to(pr.rate_b.estimate, 4)}}});
+  }
+  json met = json::array();  // the network-mean meteorology the kernels used, per wind slice
+  for (const auto& sl : wind.slices) {
+    if (sl.t + 3600 < start || sl.t - 3600 > use_end) continue;
+    double su = 0, sv = 0, ss = 0;
+    int n = 0;
+    for (std::size_t k = 0; k < sl.u.size(); ++k)
+      if (std::isfinite(sl.u[k])) {
+        su += sl.u[k];
+        sv += sl.v[k];
+        ss += sl.speed[k];
+        ++n;
+      }
+    if (n == 0) continue;
+    double dir = std::atan2(-su, -sv) * 180.0 / M_PI;
+    if (dir < 0) dir += 360;
+    met.push_back({{"time", fmt(sl.t, request.start)}, {"wind_speed", round_to(ss / n, 3)},
+                   {"wind_dir", round_to(dir, 4)}, {"stability", std::string(1, to_char(sl.stability))},
+                   {"mixing_height_m", round_to(sl.mixing_height_m, 4)},
+                   {"sigma_theta_deg", sl.sigma_theta_deg > 0 ? json(round_to(sl.sigma_theta_deg, 3)) : json(nullptr)}});
+  }
+  json platforms = json::array();
+  for (const Platform& p : obs.platforms)
+    platforms.push_back({{"id", p.id}, {"background", round_to(p.background, 4)}, {"noise", round_to(p.noise, 4)}});
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
+  std::ostringstream model;
+  model << "lagrangian-plume: back-trajectories through the " << wind.source()
+        << " wind field, Gaussian plume in the trajectory frame (Briggs rural sigmas), "
+        << op.members() << "-member wind-direction ensemble (±" << (oo.rotations_deg.empty() ? 0 : oo.rotations_deg.back())
+        << " deg); Student-t log-space likelihood; single, two-source and unregistered-grid hypotheses";
+  doc["diagnostics"] = {{"observations_used", obs.obs.size()},
+                        {"raw_samples", obs.raw_samples},
+                        {"rejected_rows", c.diagnostics.rejected().size()},
+                        {"wind_source", wind.source()},
+                        {"model", model.str()},
+                        {"version", kVersion},
+                        {"crs", crs},
+                        {"grid", {{"cell_m", grid.cell_m}, {"cols", grid.cols}, {"rows", grid.rows}}},
+                        {"observation_window", {{"start", fmt(start, request.start)}, {"end", fmt(use_end, request.end)}}},
+                        {"units", units},
+                        {"hypotheses", inv.hypotheses},
+                        {"top_pairs", pairs},
+                        {"platforms", platforms},
+                        {"met", met},
+                        {"elapsed_s", round_to(elapsed, 3)}};
+  out.ranking = std::move(doc);
+  return out;
+}
+
+json ranking_geojson(const json& ranking) {
+  json fc = {{"type", "FeatureCollection"}, {"features", json::array()}};
+  for (const json& cj : ranking.at("candidates")) {
+    json props = cj;
+    props.erase("lon");
+    props.erase("lat");
+    props["kind"] = "registry";
+    fc["features"].push_back({{"type", "Feature"},
+                              {"geometry", {{"type", "Point"}, {"coordinates", {cj.at("lon"), cj.at("lat")}}}},
+                              {"properties", props}});
+  }
+  const json& u = ranking.at("unlisted");
+  fc["features"].push_back(
+      {{"type", "Feature"},
+       {"geometry", {{"type", "Point"}, {"coordinates", {u.at("peak").at("lon"), u.at("peak").at("lat")}}}},
+       {"properties", {{"kind", "unlisted_peak"}, {"probability", u.at("probability")}, {"area_km2_90", u.at("area_km2_90")}}}});
+  return fc;
+}
+
+void write_trace_outputs(const TraceResult& r, const std::filesystem::path& dir) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) throw InvalidInput("cannot create output folder " + dir.string() + ": " + ec.message());
+  auto write_text = [&](const std::string& name, const std::string& text) {
+    std::ofstream f(dir / name, std::ios::binary);
+    f << text << '\n';
+    if (!f) throw InvalidInput("cannot write " + (dir / name).string());
+  };
+  write_text("ranking.json", r.ranking.dump(2));
+  write_text("ranking.geojson", ranking_geojson(r.ranking).dump(2));
+  write_cog(dir / "posterior.tif", r.grid, r.crs_wkt, r.posterior, "source-location probability", "1");
+  write_cog(dir / "footprint.tif", r.grid, r.crs_wkt, r.footprint, "mean receptor sensitivity", "s/m3");
+  write_cog(dir / "fused.tif", r.grid, r.crs_wkt, r.fused, "fused concentration",
+            r.ranking.at("diagnostics").value("units", ""));
+}
+
+std::string format_ranking_table(const json& ranking) {
+  std::ostringstream os;
+  os << "pollutant " << ranking.value("pollutant", "") << ", window "
+     << ranking.at("window").value("start", "") << " .. " << ranking.at("window").value("end", "") << "\n";
+  os << std::left << std::setw(5) << "rank" << std::setw(10) << "id" << std::setw(12) << "probability"
+     << std::setw(28) << "rate g/s (p05-p95)" << std::setw(22) << "jurisdiction" << std::setw(7) << "cross"
+     << "upwind of\n";
+  for (const json& cj : ranking.at("candidates")) {
+    char rate[64];
+    const json& er = cj.at("emission_rate_g_s");
+    std::snprintf(rate, sizeof rate, "%.3g (%.3g-%.3g)", er.value("estimate", 0.0), er.value("p05", 0.0),
+                  er.value("p95", 0.0));
+    std::string area = "-";
+    if (cj.contains("jurisdiction") && cj["jurisdiction"].is_object())
+      area = cj["jurisdiction"].value("code", "") + " " + cj["jurisdiction"].value("name", "");
+    std::string up;
+    for (const auto& u : cj.at("evidence").at("upwind_of")) up += (up.empty() ? "" : ",") + u.get<std::string>();
+    char prob[32];
+    std::snprintf(prob, sizeof prob, "%.4f", cj.value("probability", 0.0));
+    os << std::left << std::setw(5) << cj.value("rank", 0) << std::setw(10) << cj.value("id", "") << std::setw(12)
+       << prob << std::setw(28) << rate << std::setw(22) << area << std::setw(7)
+       << (cj.value("cross_border", false) ? "yes" : "no") << (up.empty() ? "-" : up) << "\n";
+  }
+  const json& u = ranking.at("unlisted");
+  char line[256];
+  std::snprintf(line, sizeof line, "unlisted source: probability %.4f, peak %.5f,%.5f, 90%% area %.3g km2\n",
+                u.value("probability", 0.0), u.at("peak").value("lon", 0.0), u.at("peak").value("lat", 0.0),
+                u.value("area_km2_90", 0.0));
+  os << line;
+  os << "jurisdictions:";
+  for (const json& a : ranking.at("jurisdictions")) {
+    char buf[128];
+    std::snprintf(buf, sizeof buf, " %s %s %.3f;", a.value("code", "").c_str(), a.value("name", "").c_str(),
+                  a.value("probability", 0.0));
+    os << buf;
+  }
+  os << "\n";
+  return os.str();
+}
+
+}  // namespace plumetrace

@@ -1,0 +1,163 @@
+// The plumetrace executable, run as a user runs it: exit codes, stdout/stderr discipline, outputs.
+
+#include <gdal.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct RunResult {
+  int code{};
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+fs::path temp_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("plumetrace_cli_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+RunResult run(const std::string& args) {
+  static int counter = 0;
+  const fs::path d = temp_dir("run" + std::to_string(counter++));
+  const std::string cmd = std::string("'") + PLUMETRACE_BINARY + "' " + args + " >'" + (d / "out").string() +
+                          "' 2>'" + (d / "err").string() + "'";
+  const int status = std::system(cmd.c_str());
+  RunResult r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(d / "out");
+  r.err = slurp(d / "err");
+  fs::remove_all(d);
+  return r;
+}
+
+const std::string kExample = std::string(PLUMETRACE_TEST_DATA) + "/examples/example-101/case";
+const std::string kWindow = "--start 2021-07-28T21:00:00+08:00 --end 2021-07-29T00:00:00+08:00";
+
+TEST(Cli, VersionAndHelp) {
+  const RunResult v = run("--version");
+  EXPECT_EQ(v.code, 0);
+  EXPECT_EQ(v.out.rfind("plumetrace ", 0), 0u);
+  const RunResult h = run("trace --help");
+  EXPECT_EQ(h.code, 0);
+  EXPECT_NE(h.out.find("--pollutant"), std::string::npos);
+}
+
+TEST(Cli, BadInputExitsTwoWithOneLineReason) {
+  for (const std::string& args : std::vector<std::string>{"trace /nonexistent/case", "trace " + kExample + " --start yesterday",
+                                 "trace " + kExample + " --bogus", "trace",
+                                 "trace " + kExample + " --pollutant xyz", "inspect /nonexistent/case",
+                                 "frobnicate"}) {
+    const RunResult r = run(args);
+    EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
+    EXPECT_FALSE(r.err.empty()) << args;
+    EXPECT_EQ(r.err.rfind("plumetrace: ", 0), 0u) << args << ": " << r.err;
+  }
+}
+
+TEST(Cli, TraceJsonPrintsOnlyTheRankingDocument) {
+  const RunResult r = run("trace " + kExample + " " + kWindow + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json doc = json::parse(r.out);  // throws if anything else is on stdout
+  EXPECT_EQ(doc.at("pollutant"), "so2");
+  EXPECT_EQ(doc.at("window").at("start"), "2021-07-28T21:00:00+08:00");
+  EXPECT_EQ(doc.at("window").at("end"), "2021-07-29T00:00:00+08:00");
+  const auto& cands = doc.at("candidates");
+  EXPECT_EQ(cands.size(), 22u);
+  double total = doc.at("unlisted").at("probability").get<double>();
+  double prev = 2.0;
+  int rank = 0;
+  for (const auto& c : cands) {
+    const double p = c.at("probability").get<double>();
+    EXPECT_LE(p, prev + 1e-12);
+    prev = p;
+    EXPECT_EQ(c.at("rank").get<int>(), ++rank);
+    total += p;
+    const auto& er = c.at("emission_rate_g_s");
+    EXPECT_LE(er.at("p05").get<double>(), er.at("estimate").get<double>());
+    EXPECT_GE(er.at("p95").get<double>(), er.at("estimate").get<double>());
+    EXPECT_TRUE(c.at("cross_border").is_boolean());
+    EXPECT_TRUE(c.at("evidence").at("upwind_of").is_array());
+  }
+  EXPECT_NEAR(total, 1.0, 1e-6);
+  EXPECT_FALSE(doc.at("jurisdictions").empty());
+  EXPECT_FALSE(doc.at("receptor_jurisdictions").empty());
+  EXPECT_GT(doc.at("diagnostics").at("observations_used").get<int>(), 0);
+}
+
+TEST(Cli, TraceOutWritesValidCogsAndGeoJson) {
+  const fs::path out = temp_dir("out");
+  const RunResult r = run("trace " + kExample + " " + kWindow + " --out '" + out.string() + "'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("rank"), std::string::npos);  // the table
+  for (const char* f : {"ranking.json", "ranking.geojson", "posterior.tif", "footprint.tif", "fused.tif"})
+    EXPECT_TRUE(fs::exists(out / f)) << f;
+  const json gj = json::parse(slurp(out / "ranking.geojson"));
+  EXPECT_EQ(gj.at("type"), "FeatureCollection");
+  EXPECT_EQ(gj.at("features").size(), 23u);
+  GDALAllRegister();
+  for (const char* f : {"posterior.tif", "footprint.tif", "fused.tif"}) {
+    GDALDatasetH ds = GDALOpen((out / f).c_str(), GA_ReadOnly);
+    ASSERT_NE(ds, nullptr) << f;
+    double gt[6];
+    EXPECT_EQ(GDALGetGeoTransform(ds, gt), CE_None) << f;
+    EXPECT_GT(gt[1], 0);
+    EXPECT_LT(gt[5], 0);
+    const std::string wkt = GDALGetProjectionRef(ds);
+    EXPECT_NE(wkt.find("UTM zone 51N"), std::string::npos) << f;
+    const char* layout = GDALGetMetadataItem(ds, "LAYOUT", "IMAGE_STRUCTURE");
+    ASSERT_NE(layout, nullptr) << f;
+    EXPECT_STREQ(layout, "COG") << f;
+    if (std::string(f) == "posterior.tif") {
+      const int w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
+      std::vector<float> v(static_cast<std::size_t>(w) * h);
+      ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 1), GF_Read, 0, 0, w, h, v.data(), w, h, GDT_Float32, 0, 0),
+                CE_None);
+      double sum = 0;
+      for (float x : v)
+        if (std::isfinite(x)) sum += x;
+      EXPECT_NEAR(sum, 1.0, 1e-3);  // registry inside the grid + unlisted mass
+    }
+    GDALClose(ds);
+  }
+  fs::remove_all(out);
+}
+
+TEST(Cli, InspectReportsCounts) {
+  const RunResult r = run("inspect " + kExample + " --json");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json doc = json::parse(r.out);
+  EXPECT_EQ(doc.at("counts").at("sources"), 22);
+  EXPECT_EQ(doc.at("counts").at("stations"), 8);
+  EXPECT_EQ(doc.at("counts").at("readings"), 192);
+  EXPECT_EQ(doc.at("counts").at("trace_points"), 1001);
+  EXPECT_EQ(doc.at("analysis").at("crs"), "EPSG:32651");
+  EXPECT_EQ(doc.at("rejected_rows"), 0);
+  bool yongkang = false;
+  for (const auto& j : doc.at("jurisdictions")) yongkang |= j.at("code") == "330784";
+  EXPECT_TRUE(yongkang);
+}
+
+}  // namespace

@@ -1,0 +1,159 @@
+// Twin tests of the operator and the inversion in a steady, uniform wind where the truth is known
+// analytically: observations are made with the Gaussian plume formula of the kernels room.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <random>
+
+#include "plumetrace/core/error.hpp"
+#include "plumetrace/inversion/inversion.hpp"
+#include "plumetrace/inversion/operator.hpp"
+#include "plumetrace/kernels/plume.hpp"
+
+namespace plumetrace {
+namespace {
+
+constexpr double kT0 = 1.6e9;  // an arbitrary epoch
+
+struct Fixture {
+  Grid grid;
+  WindField wind = WindField::uniform(3.0, 0.0, Stability::D, 800.0);  // from the west
+  ObservationSet obs;
+  std::vector<CandidateSite> sites;
+};
+
+/// Stations on a crosswind line 3 km east of the origin; hourly means over 4 hours; a source at
+/// sites[truth] emitting q_g_s during [kT0, kT0 + 4h]; background 6 µg/m³ with 5 % noise.
+Fixture make_case(int truth, double q_g_s, int second = -1, double q2_g_s = 0, bool include_truth = true) {
+  Fixture f;
+  f.grid.crs = "EPSG:32650";
+  f.grid.x0_m = -5000;
+  f.grid.y1_m = 5000;
+  f.grid.cell_m = 100;
+  f.grid.cols = 100;
+  f.grid.rows = 100;
+  const double ys[] = {-1500, -900, -300, 0, 300, 900, 1500};
+  const double cand[][2] = {{0, 0}, {0, 600}, {-1000, -700}, {500, 1200}, {-2000, 300}, {0, -600}};
+  for (const auto& c : cand) f.sites.push_back({c[0], c[1], 10.0, 1.0});
+  std::mt19937 rng(7);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  for (std::size_t s = 0; s < std::size(ys); ++s) {
+    Platform p;
+    p.id = "S" + std::to_string(s);
+    p.kind = ObservationKind::Station;
+    p.background = 6.0;
+    p.noise = 0.3;
+    f.obs.platforms.push_back(p);
+    for (int h = 0; h < 4; ++h) {
+      Observation ob;
+      ob.platform = static_cast<int>(s);
+      ob.x_m = 3000;
+      ob.y_m = ys[s];
+      ob.z_m = 3;
+      ob.t_start = kT0 + 3600.0 * h;
+      ob.averaging_s = 3600;
+      double c = 6.0;
+      auto add = [&](int j, double q) {
+        const double x = ob.x_m - cand[j][0], y = ob.y_m - cand[j][1];
+        c += 1e6 * gaussian_plume_g_m3(q, 3.0, x, y, 3.0, 10.0, SigmaScheme::BriggsRural, Stability::D, 800.0);
+      };
+      add(truth, q_g_s);
+      if (second >= 0) add(second, q2_g_s);
+      ob.value = c * (1.0 + 0.05 * noise(rng));
+      f.obs.obs.push_back(ob);
+    }
+  }
+  if (!include_truth) f.sites.erase(f.sites.begin() + truth);
+  return f;
+}
+
+OperatorOptions op_options() {
+  OperatorOptions o;
+  o.emit_start = kT0;
+  o.emit_end = kT0 + 4 * 3600.0;
+  return o;
+}
+
+TEST(Operator, PlumeSensitivityMatchesTheFormulaInSteadyWind) {
+  Fixture f = make_case(0, 10.0);
+  OperatorOptions o = op_options();
+  o.rotations_deg = {0.0};
+  o.within_member_deg = 0.0;
+  const SourceReceptorOperator op(f.wind, f.obs, f.grid, o);
+  std::vector<SparseColumn> cols;
+  op.columns(0, 0, 10.0, cols);
+  ASSERT_EQ(cols.size(), 1u);
+  ASSERT_FALSE(cols[0].index.empty());
+  int checked = 0;
+  for (std::size_t n = 0; n < cols[0].index.size(); ++n) {
+    const Observation& ob = f.obs.obs[cols[0].index[n]];
+    if (ob.t_start < kT0 + 3600) continue;  // the first hour is partly before the plume arrives
+    const double expect =
+        gaussian_plume_g_m3(1.0, 3.0, ob.x_m, ob.y_m, 3.0, 10.0, SigmaScheme::BriggsRural, Stability::D, 800.0);
+    if (expect < 1e-9) continue;
+    EXPECT_NEAR(cols[0].h_s_m3[n] / expect, 1.0, 0.03) << "receptor y=" << ob.y_m;
+    ++checked;
+  }
+  EXPECT_GE(checked, 3);
+}
+
+TEST(Operator, NothingArrivesBeforeTheReleaseOrFromDownwind) {
+  Fixture f = make_case(0, 10.0);
+  OperatorOptions o = op_options();
+  o.emit_start = kT0 + 3 * 3600.0;  // release during the last hour only
+  const SourceReceptorOperator op(f.wind, f.obs, f.grid, o);
+  std::vector<SparseColumn> cols;
+  op.columns(0, 0, 10.0, cols);
+  for (const auto& col : cols)
+    for (auto i : col.index) EXPECT_GE(f.obs.obs[i].t_start, kT0 + 2 * 3600.0);
+  op.columns(4000, 0, 10.0, cols);  // east of (downwind of) every receptor
+  for (const auto& col : cols) EXPECT_TRUE(col.index.empty());
+}
+
+TEST(Inversion, RanksTheTrueSourceFirstAndRecoversItsRate) {
+  for (int truth : {0, 1, 2}) {
+    Fixture f = make_case(truth, 25.0);
+    const SourceReceptorOperator op(f.wind, f.obs, f.grid, op_options());
+    InversionOptions io;
+    io.threads = 2;
+    const InversionResult r = invert(op, f.obs, f.grid, f.sites, io);
+    const auto best = static_cast<int>(std::max_element(r.probability.begin(), r.probability.end()) - r.probability.begin());
+    EXPECT_EQ(best, truth);
+    EXPECT_GT(r.probability[static_cast<std::size_t>(truth)], 0.5);
+    const double rate = r.rate[static_cast<std::size_t>(truth)].estimate;
+    EXPECT_GT(rate, 25.0 / 1.5) << "truth " << truth;
+    EXPECT_LT(rate, 25.0 * 1.5) << "truth " << truth;
+    EXPECT_LE(r.rate[static_cast<std::size_t>(truth)].p05, rate);
+    EXPECT_GE(r.rate[static_cast<std::size_t>(truth)].p95, rate);
+    const double total = std::accumulate(r.probability.begin(), r.probability.end(), 0.0) + r.unlisted_probability;
+    EXPECT_NEAR(total, 1.0, 1e-9);
+    const double grid_total = std::accumulate(r.grid_posterior.begin(), r.grid_posterior.end(), 0.0);
+    EXPECT_NEAR(grid_total, 1.0, 1e-4);
+  }
+}
+
+TEST(Inversion, AnUnregisteredSourceIsLocatedOnTheGrid) {
+  Fixture f = make_case(2, 25.0, -1, 0, /*include_truth=*/false);  // truth at (-1000, -700) removed
+  const SourceReceptorOperator op(f.wind, f.obs, f.grid, op_options());
+  InversionOptions io;
+  io.threads = 2;
+  const InversionResult r = invert(op, f.obs, f.grid, f.sites, io);
+  EXPECT_GT(r.unlisted_probability, 0.5);
+  // crosswind position is well constrained by 7 stations; along-wind less so
+  EXPECT_NEAR(r.peak_y_m, -700.0, 250.0);
+  EXPECT_LT(std::abs(r.peak_x_m + 1000.0), 1500.0);
+  EXPECT_GT(r.area_m2_90, 0.0);
+}
+
+TEST(Inversion, UnitsConversion) {
+  EXPECT_DOUBLE_EQ(units_per_g_m3("ug/m3", "so2"), 1e6);
+  EXPECT_DOUBLE_EQ(units_per_g_m3("mg/m3", "so2"), 1e3);
+  EXPECT_NEAR(units_per_g_m3("ppb", "so2"), 24.45e6 / 64.066, 1e-6);
+  EXPECT_THROW(units_per_g_m3("furlongs", "so2"), InvalidInput);
+  EXPECT_THROW(units_per_g_m3("ppb", "pm25"), InvalidInput);
+}
+
+}  // namespace
+}  // namespace plumetrace
