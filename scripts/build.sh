@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 preset="${1:-release}"
+# ccache: paths relative to the checkout, so a fresh clone elsewhere (CI) reuses the cache
+export CCACHE_BASEDIR="$PWD"
+export CCACHE_NOHASHDIR=1
 shift || true
 cmake --preset "$preset" >/dev/null
 if [ "$#" -gt 0 ]; then

@@ -1,7 +1,6 @@
 #include "plumetrace/inversion/operator.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <cmath>
 #include <numbers>
 
@@ -69,8 +68,19 @@ SourceReceptorOperator::SourceReceptorOperator(const WindField& wind, const Obse
 
   const double diag = std::hypot(grid.cols * grid.cell_m, grid.rows * grid.cell_m);
   const double max_range = opt_.max_range_m > 0 ? opt_.max_range_m : 1.5 * diag;
-  // step: about half a cell at a typical 2 m/s, within [2 s, 120 s]
-  const double dt_s = std::clamp(0.5 * grid.cell_m / 2.0, 2.0, 120.0);
+  // no trajectory needs to run longer than the slowest plausible crossing of its range
+  double speed_sum = 0;
+  std::size_t speed_n = 0;
+  for (const auto& sl : wind.slices)
+    for (float v : sl.speed)
+      if (std::isfinite(v)) {
+        speed_sum += v;
+        ++speed_n;
+      }
+  const double mean_speed = speed_n > 0 ? std::max(speed_sum / static_cast<double>(speed_n), kMinWindSpeed) : 2.0;
+  const double max_duration_s = std::max(3600.0, 3.0 * max_range / mean_speed);
+  // step: about half a cell at the mean speed, within [1 s, 120 s]
+  const double dt_s = std::clamp(0.5 * grid.cell_m / mean_speed, 1.0, 120.0);
   const double tol_m = std::max(0.05 * grid.cell_m, 0.5);
   const double edge_s = std::max(60.0, 0.1 * opt_.max_back_s);
 
@@ -100,7 +110,7 @@ SourceReceptorOperator::SourceReceptorOperator(const WindField& wind, const Obse
       p.rx = ob.kind == ObservationKind::Mobile && n_sub > 1 ? ob.x0_m + frac * (ob.x1_m - ob.x0_m) : ob.x_m;
       p.ry = ob.kind == ObservationKind::Mobile && n_sub > 1 ? ob.y0_m + frac * (ob.y1_m - ob.y0_m) : ob.y_m;
       p.sigma_dir_rad = sigma_dir_rad;
-      const double back = std::min(opt_.max_back_s, t0 - opt_.emit_start + edge_s);
+      const double back = std::min({opt_.max_back_s, t0 - opt_.emit_start + edge_s, max_duration_s});
       if (back > 0) {
         auto pts = trajectory(wind, p.rx, p.ry, t0, -back, dt_s, 0.5 * grid.cell_m);
         // truncate beyond the useful range

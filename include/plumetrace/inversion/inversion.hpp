@@ -27,12 +27,13 @@ struct InversionOptions {
   double sigma_model_log{0.7};  ///< model error of the plume part, natural-log units (factor 2)
   double student_nu{4};
   double mobile_weight{0.5};    ///< weight of a mobile segment relative to a station mean
-  double temper{1.0};           ///< all log-likelihoods are multiplied by this (correlated errors)
+  double temper{0.5};           ///< all log-likelihoods are multiplied by this: model errors are
+                                ///< correlated between observations, so each carries less information
   double q_min_g_s{1e-3};
   double q_max_g_s{1e4};
   int q_steps{57};              ///< log-spaced rate grid (10^(7/56) ≈ 1.33 per step)
-  int pair_top{8};              ///< pairs are formed among the top-N single candidates
-  int grid_max_side{48};        ///< the unlisted search runs on blocks so no side exceeds this
+  int pair_top{6};              ///< pairs are formed among the top-N single candidates
+  int grid_max_side{32};        ///< the unlisted search runs on blocks so no side exceeds this
   double unlisted_height_m{10}; ///< release height assumed for an unregistered source
   double to_case_units{1e6};    ///< observation units per g/m³ (1e6 for µg/m³)
   double direction_block_s{3600};  ///< the wind-direction error is independent between blocks this long

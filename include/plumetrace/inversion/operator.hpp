@@ -32,11 +32,13 @@ struct OperatorOptions {
   double rotation_sigma_deg{12};     ///< members are weighted by a N(0, σ) prior on the direction error
   /// Stability-class uncertainty: every rotation is paired with each shift of the diagnosed
   /// Pasquill class (−1 = one class less stable), weighted by stability_weights.
-  std::vector<int> stability_shifts{0, -1};
-  std::vector<double> stability_weights{0.5, 0.5};
+  std::vector<int> stability_shifts{0, -1, -2};
+  std::vector<double> stability_weights{0.4, 0.4, 0.2};
   double within_member_deg{10};      ///< analytic broadening σ_dir inside a member, for hourly means
                                      ///< (scaled down at 10-minute and shorter samples...)
-  double min_within_member_deg{2.5};  ///< ...to this: half the member spacing, so members overlap
+  double min_within_member_deg{0.0};  ///< ...to this (0: the members' 5° spacing is fine enough
+                                      ///< for Briggs plumes beyond ~100 m; adding spread widens the
+                                      ///< plume tails, which the log-space fit punishes)
   double sub_sample_s{1200};         ///< one back-trajectory per this much averaging time (≤ 12)
   double max_back_s{12 * 3600.0};    ///< never integrate further back than this
   SigmaScheme scheme{SigmaScheme::BriggsRural};
