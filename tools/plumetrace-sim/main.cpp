@@ -1113,11 +1113,14 @@ void run(const Options& opt) {
     culprit_idx.push_back(at);
   } else if (opt.kind == "unlisted") {
     bool placed = false;
-    for (int attempt = 0; attempt < 5000 && !placed; ++attempt) {
+    // first try off every facility's wind line; if the registry is too dense for that, accept
+    // any upwind place well apart from the facilities (deterministic per seed either way)
+    for (int attempt = 0; attempt < 10000 && !placed; ++attempt) {
+      const bool strict = attempt < 5000;
       const Xy p{sc.centre.x + sc.rng.uniform(-0.4, 0.4) * S, sc.centre.y + sc.rng.uniform(-0.4, 0.4) * S};
       if (downwind_m(p) > -0.05 * S) continue;
       bool ok = placement_county(sc, p) >= 0;
-      for (const Source& r : sc.registry) ok = ok && dist(p, r.p) >= 0.06 * S && !aligned(sc, p, r.p);
+      for (const Source& r : sc.registry) ok = ok && dist(p, r.p) >= 0.06 * S && (!strict || !aligned(sc, p, r.p));
       if (!ok) continue;
       unlisted.id = "UNLISTED";
       unlisted.name = "unregistered emitter";
