@@ -33,7 +33,7 @@ struct InversionOptions {
   double q_max_g_s{1e4};
   int q_steps{57};              ///< log-spaced rate grid (10^(7/56) ≈ 1.33 per step)
   int pair_top{6};              ///< pairs are formed among the top-N single candidates
-  int grid_max_side{32};        ///< the unlisted search runs on blocks so no side exceeds this
+  int grid_max_side{28};        ///< the unlisted search runs on blocks so no side exceeds this
   double unlisted_height_m{10}; ///< release height assumed for an unregistered source
   double to_case_units{1e6};    ///< observation units per g/m³ (1e6 for µg/m³)
   double direction_block_s{3600};  ///< the wind-direction error is independent between blocks this long
