@@ -94,7 +94,6 @@ void add_traces(const Case& c, const Transformer& tr, const Grid& grid, const st
 
     // Segment: consecutive samples merged until the segment spans mobile_segment_s in time or
     // seg_m in space. Lag correction shifts the value to the position held lag seconds earlier.
-    Observation acc;
     double sx = 0, sy = 0, sv = 0, slon = 0, slat = 0, sz = 0;
     int n = 0;
     double x_first = 0, y_first = 0, x_last = 0, y_last = 0;

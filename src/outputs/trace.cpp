@@ -7,7 +7,6 @@
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
-#include <map>
 #include <sstream>
 #include <thread>
 
