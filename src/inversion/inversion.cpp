@@ -1,16 +1,15 @@
 #include "plumetrace/inversion/inversion.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
+#include <functional>
 #include <cstdint>
 #include <cstring>
-#include <functional>
 #include <limits>
 #include <numeric>
-#include <thread>
 
 #include "plumetrace/core/error.hpp"
+#include "plumetrace/core/parallel.hpp"
 
 namespace plumetrace {
 namespace {
@@ -47,21 +46,6 @@ double log_sum_exp(const double* v, std::size_t n) noexcept {
   return mx + std::log(s);
 }
 
-/// Run body(i) for i in [0, n) on `threads` threads (dynamic scheduling).
-void parallel_for(std::size_t n, int threads, const std::function<void(std::size_t)>& body) {
-  const int nt = std::max(1, std::min<int>(threads, static_cast<int>(n)));
-  if (nt <= 1) {
-    for (std::size_t i = 0; i < n; ++i) body(i);
-    return;
-  }
-  std::atomic<std::size_t> next{0};
-  std::vector<std::thread> pool;
-  for (int t = 0; t < nt; ++t)
-    pool.emplace_back([&]() {
-      for (std::size_t i = next++; i < n; i = next++) body(i);
-    });
-  for (auto& th : pool) th.join();
-}
 
 /// Per-observation constants of the error model.
 struct ObsModel {
@@ -306,7 +290,7 @@ double units_per_g_m3(const std::string& units_in, const std::string& pollutant)
 
 InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& obs, const Grid& grid,
                        const std::vector<CandidateSite>& candidates, const InversionOptions& o) {
-  const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = worker_threads(o.threads);
   const Scorer sc(obs, o);
   const auto& q = sc.q();
   const std::size_t nq = q.size();

@@ -69,15 +69,7 @@ SourceReceptorOperator::SourceReceptorOperator(const WindField& wind, const Obse
   const double diag = std::hypot(grid.cols * grid.cell_m, grid.rows * grid.cell_m);
   const double max_range = opt_.max_range_m > 0 ? opt_.max_range_m : 1.5 * diag;
   // no trajectory needs to run longer than the slowest plausible crossing of its range
-  double speed_sum = 0;
-  std::size_t speed_n = 0;
-  for (const auto& sl : wind.slices)
-    for (float v : sl.speed)
-      if (std::isfinite(v)) {
-        speed_sum += v;
-        ++speed_n;
-      }
-  const double mean_speed = speed_n > 0 ? std::max(speed_sum / static_cast<double>(speed_n), kMinWindSpeed) : 2.0;
+  const double mean_speed = std::max(wind.mean_speed_m_s(), kMinWindSpeed);
   const double max_duration_s = std::max(3600.0, 3.0 * max_range / mean_speed);
   // step: about half a cell at the mean speed, within [1 s, 120 s]
   const double dt_s = std::clamp(0.5 * grid.cell_m / mean_speed, 1.0, 120.0);

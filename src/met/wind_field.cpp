@@ -885,4 +885,16 @@ MetSample WindField::at(double x_m, double y_m, EpochSeconds t) const noexcept {
   return m;
 }
 
+double WindField::mean_speed_m_s() const noexcept {
+  double sum = 0;
+  std::size_t n = 0;
+  for (const Slice& sl : slices)
+    for (float v : sl.speed)
+      if (std::isfinite(v)) {
+        sum += v;
+        ++n;
+      }
+  return n > 0 ? std::max(sum / static_cast<double>(n), kMinWindSpeed) : 2.0;
+}
+
 }  // namespace plumetrace

@@ -1,17 +1,16 @@
 #include "plumetrace/outputs/trace.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
 #include <sstream>
-#include <thread>
 
 #include "plumetrace/border/attribution.hpp"
 #include "plumetrace/core/error.hpp"
+#include "plumetrace/core/parallel.hpp"
 #include "plumetrace/core/time.hpp"
 #include "plumetrace/core/version.hpp"
 #include "plumetrace/fusion/observations.hpp"
@@ -119,15 +118,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
 
   // observation window: from start until air from the farthest candidate, released at `end`,
   // could arrive at the farthest receptor (at the mean wind speed, with 50 % margin)
-  double mean_speed = 0;
-  int nspeed = 0;
-  for (const auto& sl : wind.slices)
-    for (float s : sl.speed)
-      if (std::isfinite(s)) {
-        mean_speed += s;
-        ++nspeed;
-      }
-  mean_speed = nspeed > 0 ? std::max(mean_speed / nspeed, 1.0) : 2.0;
+  const double mean_speed = std::max(wind.mean_speed_m_s(), 1.0);
   const double diag = std::hypot(grid.cols * grid.cell_m, grid.rows * grid.cell_m);
   double reach_m = 0;
   for (const auto& s : sites) reach_m = std::max(reach_m, std::hypot(s.x_m - grid.x_center(grid.cols / 2), s.y_m - grid.y_center(grid.rows / 2)));
@@ -155,8 +146,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   out.fused = fused_field(obs, grid);
 
   // footprints: per platform, from up to 6 of its observations inside [start, use_end]
-  const int threads = request.threads > 0 ? request.threads
-                                          : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = worker_threads(request.threads);
   std::vector<std::vector<std::size_t>> per_platform(obs.platforms.size());
   for (std::size_t i = 0; i < obs.obs.size(); ++i)
     if (obs.obs[i].t_start + obs.obs[i].averaging_s > start)
@@ -172,27 +162,19 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     }
   }
   std::vector<std::vector<float>> fps(fp_obs.size());
-  {
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> pool;
-    for (int t = 0; t < std::max(1, std::min<int>(threads, static_cast<int>(fp_obs.size()))); ++t)
-      pool.emplace_back([&]() {
-        for (std::size_t i = next++; i < fp_obs.size(); i = next++) {
-          const Observation& ob = obs.obs[fp_obs[i]];
-          FootprintOptions fo;
-          fo.particles = request.footprint_particles;
-          fo.duration_s = std::clamp(std::min(ob.t_start + ob.averaging_s - start + 1800.0, 3.0 * diag / mean_speed + 600.0),
-                                     600.0, 12 * 3600.0);
-          fo.dt_s = std::clamp(0.5 * grid.cell_m / mean_speed, 2.0, 60.0);
-          fo.receptor_height_m = ob.z_m;
-          fo.emit_start = start;
-          fo.emit_end = end;
-          fo.seed = 1000 + i;
-          fps[i] = particle_footprint(wind, grid, ob.x_m, ob.y_m, ob.t_start, ob.averaging_s, fo);
-        }
-      });
-    for (auto& th : pool) th.join();
-  }
+  parallel_for(fp_obs.size(), threads, [&](std::size_t i) {
+    const Observation& ob = obs.obs[fp_obs[i]];
+    FootprintOptions fo;
+    fo.particles = request.footprint_particles;
+    fo.duration_s = std::clamp(std::min(ob.t_start + ob.averaging_s - start + 1800.0, 3.0 * diag / mean_speed + 600.0),
+                               600.0, 12 * 3600.0);
+    fo.dt_s = std::clamp(0.5 * grid.cell_m / mean_speed, 2.0, 60.0);
+    fo.receptor_height_m = ob.z_m;
+    fo.emit_start = start;
+    fo.emit_end = end;
+    fo.seed = 1000 + i;
+    fps[i] = particle_footprint(wind, grid, ob.x_m, ob.y_m, ob.t_start, ob.averaging_s, fo);
+  });
   std::vector<std::vector<double>> platform_fp(obs.platforms.size());
   std::vector<int> platform_n(obs.platforms.size(), 0);
   out.footprint.assign(grid.size(), 0.0f);

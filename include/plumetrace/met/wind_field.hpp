@@ -96,6 +96,10 @@ class WindField {
   /// call it yourself after filling or changing the public members by hand. NaN values of a
   /// gridded slice are replaced by that slice's mean. @throws InvalidInput on inconsistent sizes.
   void finalize();
+
+  /// Mean scalar wind speed over all slices and nodes (m/s, >= kMinWindSpeed); 2 m/s when the
+  /// field has no speeds at all. Used to size time steps and travel-time windows.
+  [[nodiscard]] double mean_speed_m_s() const noexcept;
   /// (Added by met.) Index k and weight a such that a time t is interpolated as
   /// (1 - a) * slices[k] + a * slices[k + 1] (a = 0 and k = last when one slice or t outside).
   void time_index(EpochSeconds t, std::size_t& k, double& a) const noexcept;
