@@ -573,13 +573,44 @@ int JurisdictionIndex::Impl::locate_index(double lon, double lat) const {
   return found;
 }
 
-JurisdictionIndex::JurisdictionIndex(const BoundaryLayer& layer, Diagnostics& diag, double gap_tolerance_m)
+namespace {
+/// Whether any vertex bounding box of `f` comes within `margin_deg` of `box` (lon/lat).
+bool near_region(const BoundaryFeature& f, const std::array<double, 4>& box, double margin_lon,
+                 double margin_lat) {
+  double x0 = 1e300, y0 = 1e300, x1 = -1e300, y1 = -1e300;
+  for (const auto& poly : f.polygons)
+    for (const auto& ring : poly)
+      for (const auto& [x, y] : ring) {
+        x0 = std::min(x0, x);
+        x1 = std::max(x1, x);
+        y0 = std::min(y0, y);
+        y1 = std::max(y1, y);
+      }
+  return x0 <= box[2] + margin_lon && x1 >= box[0] - margin_lon && y0 <= box[3] + margin_lat &&
+         y1 >= box[1] - margin_lat;
+}
+}  // namespace
+
+JurisdictionIndex::JurisdictionIndex(const BoundaryLayer& layer, Diagnostics& diag, double gap_tolerance_m,
+                                     const std::optional<std::array<double, 4>>& region)
     : impl_(std::make_unique<Impl>()) {
   if (!(gap_tolerance_m >= 0.0)) throw InvalidInput("gap tolerance must be >= 0 metres");
   impl_->gap_tolerance_m = gap_tolerance_m;
+  double margin_lon = 0, margin_lat = 0;
+  if (region) {
+    const auto& b = *region;
+    if (!(b[0] <= b[2] && b[1] <= b[3]) || !std::isfinite(b[0] + b[1] + b[2] + b[3]))
+      throw InvalidInput("jurisdiction region must be {lon_min, lat_min, lon_max, lat_max}");
+    // the gap tolerance plus 1 km, in degrees (a degree of latitude is >= 110.5 km; longitude
+    // shrinks with cos(lat) at the box's pole-ward edge)
+    margin_lat = (gap_tolerance_m + 1000.0) / 110500.0;
+    const double lat_max = std::min(89.0, std::max(std::abs(b[1]), std::abs(b[3])) + margin_lat);
+    margin_lon = margin_lat / std::cos(lat_max * M_PI / 180.0);
+  }
   std::vector<RtreeValue> boxes;
   for (std::size_t fi = 0; fi < layer.features.size(); ++fi) {
     const BoundaryFeature& f = layer.features[fi];
+    if (region && !near_region(f, *region, margin_lon, margin_lat)) continue;
     bool was_valid = false;
     std::string why;
     MPoly repaired;

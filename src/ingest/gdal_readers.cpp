@@ -586,6 +586,19 @@ std::optional<Imagery> read_imagery(const std::filesystem::path& path, const std
 std::optional<BoundaryLayer> read_boundaries(const std::filesystem::path& path,
                                              const std::string& file, const std::string& code_field,
                                              const std::string& name_field, Diagnostics& diag) {
+  std::string ext = path.extension().string();
+  for (char& ch : ext) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (ext == ".geojson" || ext == ".json") {
+    if (auto layer = read_plain_geojson_boundaries(path, code_field, name_field)) return layer;
+  }
+  return read_boundaries_with_gdal(path, file, code_field, name_field, diag);
+}
+
+std::optional<BoundaryLayer> read_boundaries_with_gdal(const std::filesystem::path& path,
+                                                       const std::string& file,
+                                                       const std::string& code_field,
+                                                       const std::string& name_field,
+                                                       Diagnostics& diag) {
   Dataset ds = open_dataset(path, file, GDAL_OF_VECTOR, kVectorDrivers, diag);
   if (!ds) return std::nullopt;
   if (GDALDatasetGetLayerCount(ds.get()) < 1) {

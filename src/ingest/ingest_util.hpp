@@ -3,6 +3,7 @@
 /// Private helpers shared by the ingest readers (not installed, not part of the public surface).
 
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <vector>
 #include <optional>
@@ -84,5 +85,12 @@ std::vector<Source> sources_from_rows(const CsvHeader& h, const RowSource& next_
 /// A trace from records under header `h` (the body of read_trace_csv).
 Trace trace_from_rows(const CsvHeader& h, const RowSource& next_row, const std::string& file,
                       const std::string& name, const TimeZone& tz, Diagnostics& diag);
+
+/// The boundary layer of a plain GeoJSON FeatureCollection (WGS 84, Polygon/MultiPolygon
+/// features, string code and name properties on every feature), read in one pass; nullopt when
+/// the file is anything else, and the caller reads it with GDAL (geojson_boundaries.cpp).
+std::optional<BoundaryLayer> read_plain_geojson_boundaries(const std::filesystem::path& path,
+                                                           const std::string& code_field,
+                                                           const std::string& name_field);
 
 }  // namespace plumetrace::ingest_detail

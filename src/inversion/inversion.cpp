@@ -17,18 +17,22 @@ namespace {
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
 /// Natural log for x > 0 (finite, normal), absolute error < 1e-9: exponent split and a 2·atanh
-/// series on the mantissa in [√½, √2]. About 3× faster than std::log1p on the likelihood path.
+/// series on the mantissa in [√½, √2]. About 3× faster than std::log1p on the likelihood path,
+/// and branch-free (selects, the exponent converted through the 2^52 trick instead of an
+/// int64 -> double conversion, which SSE2/AVX2 lack) so that the likelihood rows vectorise.
 inline double fast_log(double x) noexcept {
   std::uint64_t bits;
   std::memcpy(&bits, &x, sizeof bits);
-  int e = static_cast<int>((bits >> 52) & 0x7ff) - 1023;
+  const std::uint64_t ebits = ((bits >> 52) & 0x7ff) | 0x4330000000000000ULL;
+  double e;
+  std::memcpy(&e, &ebits, sizeof e);
+  e -= 4503599627370496.0 + 1023.0;  // 2^52 + bias: exact
   bits = (bits & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL;
   double m;
   std::memcpy(&m, &bits, sizeof m);
-  if (m > 1.4142135623730951) {
-    m *= 0.5;
-    ++e;
-  }
+  const bool high = m > 1.4142135623730951;
+  m = high ? 0.5 * m : m;
+  e = high ? e + 1.0 : e;
   const double f = m - 1.0;
   const double t = f / (2.0 + f);
   const double t2 = t * t;
@@ -57,6 +61,51 @@ struct ObsModel {
   double excess{};   ///< y − b, floored at 0: the plume part the observation shows
   double median_factor{1};  ///< median / mean of the plume concentration over this averaging time
 };
+
+/// Student-t log density of an observation given the modelled mean plume part (case units),
+/// times its weight w. s2m: the model error variance of the plume part (log units squared).
+inline double obs_loglik(const ObsModel& m, double plume_mean, double s2m, double nu) noexcept {
+  const double plume = plume_mean * m.median_factor;
+  const double r = m.log_yc - fast_log(m.b + plume + m.c);
+  // model error applies to the plume part, whichever of model and observation shows it
+  const double p = std::max(plume, m.excess);
+  const double frac = p / (m.b + p);
+  const double s2 = s2m * frac * frac + m.noise_term2;
+  return m.w * (-0.5 * (nu + 1) * fast_log(1.0 + r * r / (nu * s2)) - 0.5 * fast_log(s2));
+}
+
+// The likelihood rows below are where the inversion spends its time. They are built for several
+// x86-64 levels (the loader picks one) and vectorise there; inversion.cpp is compiled with
+// -ffp-contract=off so that every level (and the ASan build, without clones) gives the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define PT_ROW_ATTRS __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define PT_ROW_ATTRS
+#endif
+
+/// row[k] += ℓ(q[k] h) − ℓ(0) for k = k0, k0 + stride, ... < nq.
+PT_ROW_ATTRS
+void add_loglik_row(const ObsModel& m, double h, const double* __restrict q, std::size_t k0,
+                    std::size_t nq, std::size_t stride, double s2m, double nu,
+                    double* __restrict row) noexcept {
+  if (stride == 1) {
+    for (std::size_t k = k0; k < nq; ++k) row[k] += obs_loglik(m, q[k] * h, s2m, nu) - m.l0;
+  } else {
+    for (std::size_t k = k0; k < nq; k += stride) row[k] += obs_loglik(m, q[k] * h, s2m, nu) - m.l0;
+  }
+}
+
+/// Two sources: row[u·nv + v] += ℓ(scale (qa[u] ha + qb[v] hb)) − ℓ(0).
+PT_ROW_ATTRS
+void add_loglik_pair(const ObsModel& m, double ha, double hb, double scale, const double* __restrict qa,
+                     std::size_t nu_a, const double* __restrict qb, std::size_t nv, double s2m,
+                     double nu, double* __restrict row) noexcept {
+  for (std::size_t u = 0; u < nu_a; ++u) {
+    const double base = qa[u] * ha;
+    double* r = row + u * nv;
+    for (std::size_t v = 0; v < nv; ++v) r[v] += obs_loglik(m, scale * (base + qb[v] * hb), s2m, nu) - m.l0;
+  }
+}
 
 class Scorer {
  public:
@@ -113,14 +162,7 @@ class Scorer {
 
   /// Student-t log density of observation i given modelled plume part m (case units), times w.
   [[nodiscard]] double loglik(const ObsModel& m, double plume_mean) const noexcept {
-    const double plume = plume_mean * m.median_factor;
-    const double r = m.log_yc - fast_log(m.b + plume + m.c);
-    // model error applies to the plume part, whichever of model and observation shows it
-    const double p = std::max(plume, m.excess);
-    const double frac = p / (m.b + p);
-    const double s2 = o_.sigma_model_log * o_.sigma_model_log * frac * frac + m.noise_term2;
-    const double nu = o_.student_nu;
-    return m.w * (-0.5 * (nu + 1) * fast_log(1.0 + r * r / (nu * s2)) - 0.5 * fast_log(s2));
+    return obs_loglik(m, plume_mean, o_.sigma_model_log * o_.sigma_model_log, o_.student_nu);
   }
 
   /// score[q] = Σ_i (ℓ_i(q h_i) − ℓ_i(0)) over the column's non-zeros.
@@ -146,7 +188,8 @@ class Scorer {
         k0 = kk >= static_cast<double>(nq) ? nq : static_cast<std::size_t>(std::max(kk, 0.0));
         k0 = (k0 + stride - 1) / stride * stride;
       }
-      for (std::size_t k = k0; k < nq; k += stride) row[k] += loglik(m, q_[k] * h) - m.l0;
+      add_loglik_row(m, h, q_.data(), k0, nq, stride, o_.sigma_model_log * o_.sigma_model_log,
+                     o_.student_nu, row);
     }
   }
   [[nodiscard]] std::size_t blocks() const noexcept { return blocks_; }
@@ -424,11 +467,8 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
         const std::size_t blk = sc.block_of(idx[n]);
         touched[blk] = 1;
         double* row = &part[blk * nq2 * nq2];
-        for (std::size_t u = 0; u < nq2; ++u)
-          for (std::size_t v = 0; v < nq2; ++v) {
-            const double plume = o.to_case_units * (ps.qa[u] * ha[n] + ps.qb[v] * hb[n]);
-            row[u * nq2 + v] += sc.loglik(m, plume) - m.l0;
-          }
+        add_loglik_pair(m, ha[n], hb[n], o.to_case_units, ps.qa.data(), nq2, ps.qb.data(), nq2,
+                        o.sigma_model_log * o.sigma_model_log, o.student_nu, row);
       }
       const double lw = std::log(wk[k]);
       for (std::size_t blk = 0; blk < nbk; ++blk) {

@@ -59,6 +59,14 @@ double round_to(double v, int digits) {
 
 TraceResult run_trace(const Case& c, const TraceRequest& request) {
   const auto t_begin = std::chrono::steady_clock::now();
+  // wall seconds per phase, reported in diagnostics.timings_s
+  json timings = json::object();
+  auto t_phase = t_begin;
+  auto lap = [&](const char* phase) {
+    const auto now = std::chrono::steady_clock::now();
+    timings[phase] = round_to(std::chrono::duration<double>(now - t_phase).count(), 3);
+    t_phase = now;
+  };
   const std::string pollutant = lower(request.pollutant.empty() ? c.settings.pollutant : request.pollutant);
   if (pollutant.empty())
     throw InvalidInput("no pollutant: give --pollutant or set \"pollutant\" in case.json");
@@ -126,20 +134,24 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   const double transit_s = std::min(1.5 * reach_m / mean_speed, 12 * 3600.0);
   const EpochSeconds use_end = end + transit_s;
 
+  lap("met_and_grid");
   ObservationSet obs = gather_observations(c, tr, grid, pollutant, start, use_end);
   if (obs.obs.empty())
     throw InvalidInput("no observations of '" + pollutant + "' between " + fmt(start, request.start) +
                        " and " + fmt(use_end, request.end));
 
+  lap("observations");
   OperatorOptions oo = request.op;
   oo.emit_start = start;
   oo.emit_end = end;
   const SourceReceptorOperator op(wind, obs, grid, oo);
+  lap("operator");
   InversionOptions io = request.inv;
   io.to_case_units = units_per_g_m3(units, pollutant);
   if (request.threads > 0) io.threads = request.threads;
   const InversionResult inv = invert(op, obs, grid, sites, io);
 
+  lap("inversion");
   TraceResult out;
   out.grid = grid;
   out.crs_wkt = tr.wkt();
@@ -194,6 +206,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     }
   }
 
+  lap("footprints");
   // full posterior raster: unlisted mass over the grid + each candidate at its cell
   out.posterior.resize(grid.size());
   for (std::size_t k = 0; k < grid.size(); ++k)
@@ -206,14 +219,39 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   // jurisdictions
   std::optional<JurisdictionIndex> index;
   Diagnostics geo_diag;
-  if (c.boundaries) index.emplace(*c.boundaries, geo_diag);
   std::vector<LonLat> cand_ll, rec_ll;
   for (const Source& s : c.sources) cand_ll.push_back({s.lon, s.lat});
   for (const Observation& ob : obs.obs) rec_ll.push_back({ob.lon, ob.lat});
+  if (c.boundaries) {
+    // Only the areas around the case are repaired and indexed: the lon/lat box of the grid (its
+    // edges sampled, as a UTM rectangle is curved in lon/lat), the candidates and the receptors.
+    std::array<double, 4> box{1e300, 1e300, -1e300, -1e300};
+    auto grow = [&](double lon, double lat) {
+      if (!std::isfinite(lon) || !std::isfinite(lat)) return;
+      box = {std::min(box[0], lon), std::min(box[1], lat), std::max(box[2], lon), std::max(box[3], lat)};
+    };
+    const double gx0 = grid.x0_m, gy1 = grid.y1_m, gw = grid.cols * grid.cell_m, gh = grid.rows * grid.cell_m;
+    constexpr int kEdgeSamples = 32;
+    for (int k = 0; k <= kEdgeSamples; ++k) {
+      const double f = static_cast<double>(k) / kEdgeSamples;
+      const double xs[4] = {gx0 + f * gw, gx0 + f * gw, gx0, gx0 + gw};
+      const double ys[4] = {gy1, gy1 - gh, gy1 - f * gh, gy1 - f * gh};
+      for (int e = 0; e < 4; ++e) {
+        double lon = 0, lat = 0;
+        tr.inverse(xs[e], ys[e], lon, lat);
+        grow(lon, lat);
+      }
+    }
+    for (const LonLat& p : cand_ll) grow(p.lon, p.lat);
+    for (const LonLat& p : rec_ll) grow(p.lon, p.lat);
+    if (box[0] <= box[2]) index.emplace(*c.boundaries, geo_diag, 200.0, box);
+    else index.emplace(*c.boundaries, geo_diag);
+  }
   Attribution attr;
   if (index) attr = attribute(*index, cand_ll, inv.probability, rec_ll, grid, tr, inv.grid_posterior,
                               inv.unlisted_probability);
 
+  lap("jurisdictions");
   // evidence.upwind_of: platforms whose footprint at the candidate's cell is >= 5 % of its peak
   std::vector<std::vector<std::string>> upwind(sites.size());
   for (std::size_t j = 0; j < sites.size(); ++j) {
@@ -330,6 +368,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                         {"top_pairs", pairs},
                         {"platforms", platforms},
                         {"met", met},
+                        {"timings_s", timings},
                         {"elapsed_s", round_to(elapsed, 3)}};
   out.ranking = std::move(doc);
   return out;

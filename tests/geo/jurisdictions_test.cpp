@@ -344,5 +344,36 @@ TEST(JurisdictionIndex, ZhejiangCountyLayer) {
   }
 }
 
+// A trace indexes only the counties around its case: inside the region the answers must be those
+// of the whole-province index, including in the slivers between counties (gap rule) and right on
+// the region's edge.
+TEST(JurisdictionIndex, RegionalIndexAnswersAsTheWholeLayerInsideItsRegion) {
+  const std::array<double, 4> region{119.95, 28.75, 120.35, 29.05};  // Yongkang / Jinyun border
+  Diagnostics diag;
+  const JurisdictionIndex regional(zhejiang(), diag, 200.0, region);
+  const JurisdictionIndex& whole = zhejiang_index();
+  EXPECT_GE(regional.areas().size(), 3U);
+  EXPECT_LT(regional.areas().size(), whole.areas().size() / 4);
+  std::uint64_t state = 12345;
+  auto uniform = [&] {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(state >> 11) * 0x1.0p-53;
+  };
+  int checked = 0, in_gap_or_edge = 0;
+  for (int i = 0; i < 20000; ++i) {
+    // a quarter of the points on the region's edges
+    double lon = region[0] + (region[2] - region[0]) * uniform();
+    double lat = region[1] + (region[3] - region[1]) * uniform();
+    if (i % 4 == 0) lon = (i % 8 == 0) ? region[0] : region[2];
+    const std::string expect = code_at(whole, lon, lat);
+    ASSERT_EQ(code_at(regional, lon, lat), expect) << lon << ", " << lat;
+    if (whole.distance_to_border_m(lon, lat) < 200.0 || i % 4 == 0) ++in_gap_or_edge;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 20000);
+  EXPECT_GT(in_gap_or_edge, 5000);
+  EXPECT_THROW(JurisdictionIndex(zhejiang(), diag, 200.0, std::array<double, 4>{1, 1, 0, 0}), InvalidInput);
+}
+
 }  // namespace
 }  // namespace plumetrace

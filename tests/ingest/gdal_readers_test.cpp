@@ -361,6 +361,75 @@ TEST(Boundaries, PolygonsMultipolygonsAndFields) {
   EXPECT_TRUE(has_rejection(d2, "boundaries.geojson", 1, "code field 'county_code' not found"));
 }
 
+// The one-pass GeoJSON reader must give exactly what GDAL gives, on the real (dirty) county
+// layer the product ships and on small plain files; on anything unusual it must leave the file to
+// GDAL (same rejections as above).
+void expect_same_layer(const BoundaryLayer& a, const BoundaryLayer& b) {
+  ASSERT_EQ(a.features.size(), b.features.size());
+  for (std::size_t i = 0; i < a.features.size(); ++i) {
+    const BoundaryFeature& fa = a.features[i];
+    const BoundaryFeature& fb = b.features[i];
+    EXPECT_EQ(fa.code, fb.code) << "feature " << i;
+    EXPECT_EQ(fa.name, fb.name) << "feature " << i;
+    ASSERT_EQ(fa.polygons.size(), fb.polygons.size()) << "feature " << i;
+    for (std::size_t p = 0; p < fa.polygons.size(); ++p) {
+      ASSERT_EQ(fa.polygons[p].size(), fb.polygons[p].size());
+      for (std::size_t r = 0; r < fa.polygons[p].size(); ++r)
+        ASSERT_EQ(fa.polygons[p][r], fb.polygons[p][r]) << "feature " << i << " polygon " << p << " ring " << r;
+    }
+  }
+}
+
+TEST(Boundaries, OnePassGeoJsonEqualsGdalOnTheZhejiangLayer) {
+  const auto path = std::filesystem::path(PLUMETRACE_SOURCE_DIR) / "data" / "zhejiang_counties.geojson";
+  Diagnostics d1, d2;
+  const auto fast = read_boundaries(path, "zhejiang_counties.geojson", "adcode", "name", d1);
+  const auto gdal = read_boundaries_with_gdal(path, "zhejiang_counties.geojson", "adcode", "name", d2);
+  ASSERT_TRUE(fast.has_value());
+  ASSERT_TRUE(gdal.has_value());
+  EXPECT_EQ(fast->features.size(), 89U);
+  std::size_t vertices = 0;
+  for (const auto& f : fast->features)
+    for (const auto& poly : f.polygons)
+      for (const auto& ring : poly) vertices += ring.size();
+  EXPECT_GT(vertices, 300000U);
+  expect_same_layer(*fast, *gdal);
+  EXPECT_EQ(fast->file, gdal->file);
+  EXPECT_TRUE(d1.rejected().empty());
+  EXPECT_TRUE(d2.rejected().empty());
+}
+
+TEST(Boundaries, OnePassGeoJsonPlainAndUnusualFiles) {
+  TempDir dir;
+  struct Case {
+    const char* what;
+    const char* text;
+  };
+  // Plain files (read in one pass) and unusual ones (read by GDAL): all must equal GDAL's result.
+  const Case cases[] = {
+      {"plain, keys in any order, escapes, 3-D positions, bbox and id members",
+       R"({"bbox":[0,0,2,2],"features":[{"geometry":{"coordinates":[[[0,0,5],[1,0,5],[1,1,5],[0,0,5]]],"type":"Polygon"},"id":7,
+"properties":{"name":"A \u00e9\ud83d\ude00 \"q\"","adcode":" 1 ","other":[1,{"x":null}]},"type":"Feature"},
+{"type":"Feature","properties":{"adcode":"2","name":"B"},"geometry":{"type":"MultiPolygon","coordinates":[[[[0,0],[2,0],[2,2],[0,0]]],[[[5,5],[6,5],[6,6],[5,5]]]]}}],
+"type":"FeatureCollection","name":"x"})"},
+      {"numeric code", R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"adcode":331122,"name":"N"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]})"},
+      {"null geometry", R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"adcode":"1","name":"N"},"geometry":null},{"type":"Feature","properties":{"adcode":"2","name":"M"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]})"},
+      {"a named CRS", R"({"type":"FeatureCollection","crs":{"type":"name","properties":{"name":"urn:ogc:def:crs:EPSG::3857"}},"features":[{"type":"Feature","properties":{"adcode":"1","name":"N"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[100000,0],[100000,100000],[0,0]]]}}]})"},
+      {"type and depth disagree", R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"adcode":"1","name":"N"},"geometry":{"type":"MultiPolygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]})"},
+      {"no name property", R"({"type":"FeatureCollection","features":[{"type":"Feature","properties":{"adcode":"1"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}}]})"},
+  };
+  int i = 0;
+  for (const Case& c : cases) {
+    const auto p = dir.write("b" + std::to_string(i++) + ".geojson", c.text);
+    Diagnostics d1, d2;
+    const auto fast = read_boundaries(p, "b.geojson", "", "", d1);
+    const auto gdal = read_boundaries_with_gdal(p, "b.geojson", "", "", d2);
+    ASSERT_EQ(fast.has_value(), gdal.has_value()) << c.what;
+    if (fast) expect_same_layer(*fast, *gdal);
+    EXPECT_EQ(d1.rejected().size(), d2.rejected().size()) << c.what;
+  }
+}
+
 TEST(MetGrid, GeoTiffUvBandsWithTimes) {
   TempDir dir;
   const auto p = dir.path() / "met" / "wind.tif";

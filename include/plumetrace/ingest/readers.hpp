@@ -95,11 +95,21 @@ struct RasterLimits {
 
 /// An administrative boundary layer (polygons / multipolygons, not repaired). `code_field` ""
 /// = first of adcode, code; `name_field` "" = name. Features without a polygon are rejected.
+/// A plain GeoJSON FeatureCollection (.geojson/.json, WGS 84, every feature a (multi)polygon with
+/// string code and name) is read by a one-pass parser, ~10x faster than GDAL's driver and with
+/// the same result; every other file goes through GDAL/OGR (read_boundaries_with_gdal).
 [[nodiscard]] std::optional<BoundaryLayer> read_boundaries(const std::filesystem::path& path,
                                                            const std::string& file,
                                                            const std::string& code_field,
                                                            const std::string& name_field,
                                                            Diagnostics& diag);
+
+/// read_boundaries through GDAL/OGR always (any OGR vector format, any CRS).
+[[nodiscard]] std::optional<BoundaryLayer> read_boundaries_with_gdal(const std::filesystem::path& path,
+                                                                     const std::string& file,
+                                                                     const std::string& code_field,
+                                                                     const std::string& name_field,
+                                                                     Diagnostics& diag);
 
 /// A gridded wind field from met/: GRIB (GRIB_ELEMENT UGRD/VGRD, GRIB_VALID_TIME), NetCDF
 /// (variables u/v, u10/v10, eastward_wind/northward_wind; NETCDF_DIM_time with its units) or a
