@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-deps.sh
 bash scripts/build.sh release plumetrace
 ./build/release/plumetrace inspect data/demo
-./build/release/plumetrace trace data/demo --start "$(cat data/demo/window.txt | cut -d' ' -f1)" \
-  --end "$(cat data/demo/window.txt | cut -d' ' -f2)" --out out/demo
+./build/release/plumetrace trace data/demo --start "$(cut -d' ' -f1 data/demo.window.txt)" \
+  --end "$(cut -d' ' -f2 data/demo.window.txt)" --out out/demo
 echo "outputs: $(ls out/demo | tr '\n' ' ')"

@@ -3,8 +3,9 @@
 # Yongkang (永康市, 330784) / Jinyun (缙云县, 331122) border. The culprit is a registered facility
 # in Jinyun; the night wind carries its release into Yongkang, where every station and the survey
 # car are — a cross-border case. Written by tools/plumetrace-sim (a Lagrangian puff model, not the
-# tracer's model); data/demo/truth.json holds the answer, data/demo/window.txt the release window
-# ("START END") that scripts/demo.sh passes to `plumetrace trace`.
+# tracer's model); data/demo.truth.json holds the answer and data/demo.window.txt the release
+# window ("START END") that scripts/demo.sh passes to `plumetrace trace`; both lie beside the case
+# folder, not in it, so the tracer never reads them.
 #
 # Usage: scripts/make-demo-case.sh            (builds plumetrace-sim with the release preset if needed)
 #        PLUMETRACE_SIM=/path/to/plumetrace-sim scripts/make-demo-case.sh
@@ -26,10 +27,11 @@ rm -rf "$out"
   --name "demo: SO2 release across the Jinyun / Yongkang border (synthetic, seed $seed)"
 # the release window, for scripts/demo.sh
 /usr/bin/python3 - "$out" <<'PY'
-import json, sys
+import json, os, sys
 d = sys.argv[1]
-t = json.load(open(f"{d}/truth.json"))
-with open(f"{d}/window.txt", "w") as f:
+os.replace(f"{d}/truth.json", f"{d}.truth.json")
+t = json.load(open(f"{d}.truth.json"))
+with open(f"{d}.window.txt", "w") as f:
     f.write(f"{t['window'][0]} {t['window'][1]}\n")
 c = t["sources"][0]
 print(f"demo case in {d}: culprit {c['id']} in {c['county_name']} ({c['county']}), "
