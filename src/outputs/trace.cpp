@@ -201,9 +201,27 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     if (platform_fp[p].empty()) continue;
     for (std::size_t k = 0; k < grid.size(); ++k) {
       platform_fp[p][k] /= platform_n[p];
-      platform_max[p] = std::max(platform_max[p], platform_fp[p][k]);
       out.footprint[k] += static_cast<float>(platform_fp[p][k] / static_cast<double>(obs.platforms.size()));
     }
+    // The particles are a sample: the 5 % test below compares the 3 x 3 box means of the
+    // platform's footprint, so that neither its peak (a maximum of noisy cells, biased high) nor
+    // the value near a candidate hangs on a few particles.
+    std::vector<double> smooth(grid.size(), 0.0);
+    for (int r = 0; r < grid.rows; ++r)
+      for (int c0 = 0; c0 < grid.cols; ++c0) {
+        double sum = 0;
+        int n = 0;
+        for (int dr = -1; dr <= 1; ++dr)
+          for (int dc = -1; dc <= 1; ++dc) {
+            const int rr = r + dr, cc = c0 + dc;
+            if (rr < 0 || rr >= grid.rows || cc < 0 || cc >= grid.cols) continue;
+            sum += platform_fp[p][static_cast<std::size_t>(rr) * grid.cols + cc];
+            ++n;
+          }
+        smooth[static_cast<std::size_t>(r) * grid.cols + c0] = sum / n;
+      }
+    platform_fp[p] = std::move(smooth);
+    for (double v : platform_fp[p]) platform_max[p] = std::max(platform_max[p], v);
   }
 
   lap("footprints");
@@ -259,7 +277,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     const int r0 = grid.row_of(sites[j].y_m), c0 = grid.col_of(sites[j].x_m);
     for (std::size_t p = 0; p < platform_fp.size(); ++p) {
       if (platform_fp[p].empty() || platform_max[p] <= 0) continue;
-      double v = 0;  // max over the 3x3 neighbourhood: particles are a sample
+      double v = 0;  // max over the 3x3 neighbourhood (of box means): the candidate's cell ± 1
       for (int dr = -1; dr <= 1; ++dr)
         for (int dc = -1; dc <= 1; ++dc) {
           const int r = r0 + dr, cc = c0 + dc;

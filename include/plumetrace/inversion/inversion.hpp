@@ -29,9 +29,12 @@ struct InversionOptions {
   double mobile_weight{0.5};    ///< weight of a mobile segment relative to a station mean
   double temper{0.5};           ///< all log-likelihoods are multiplied by this: model errors are
                                 ///< correlated between observations, so each carries less information
-  double q_min_g_s{1e-3};
-  double q_max_g_s{1e4};
-  int q_steps{57};              ///< log-spaced rate grid (10^(7/56) ≈ 1.33 per step)
+  // Rate grid: 1 µg/s (a laboratory or field tracer release a few metres from the samplers) to
+  // 100 kg/s (an industrial accident), log-spaced, 10^(11/88) ≈ 1.33 per step. The prior on the
+  // rate is log-uniform over it.
+  double q_min_g_s{1e-6};
+  double q_max_g_s{1e5};
+  int q_steps{89};
   int pair_top{6};              ///< pairs are formed among the top-N single candidates
   int grid_max_side{28};        ///< the unlisted search runs on blocks so no side exceeds this
   double unlisted_height_m{10}; ///< release height assumed for an unregistered source
