@@ -1,5 +1,5 @@
-// Benchmarks of the met/trajectory hot paths: WindField::wind (IDW over stations, bilinear on a
-// grid), Heun trajectories, and backward particle footprints (particle-steps per second).
+// Benchmarks of the met/trajectory hot paths: WindField::wind and wind_batch (IDW over stations,
+// bilinear on a grid), Heun trajectories, and backward particle footprints (particle-steps per second).
 
 #include <benchmark/benchmark.h>
 
@@ -69,6 +69,26 @@ void BM_WindIdw(benchmark::State& state) {
   state.counters["wind_calls_per_s"] = benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 BENCHMARK(BM_WindIdw)->Arg(5)->Arg(20);
+
+/// WindField::wind_batch on 1000 points in release order (as particle_footprint calls it): times
+/// spread over 1 h, so one block of 8 in ~125 straddles a slice time.
+void BM_WindIdwBatch(benchmark::State& state) {
+  const WindField f = station_field(static_cast<int>(state.range(0)), 24);
+  constexpr std::size_t n = 1000;
+  std::vector<double> x(n), y(n), t(n), u(n), v(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    x[i] = -9000 + 18.1 * i;
+    y[i] = 8000 - 15.3 * i;
+    t[i] = kT0 + 6 * 3600 + 3.6 * i;
+  }
+  for (auto _ : state) {
+    f.wind_batch(x.data(), y.data(), t.data(), n, u.data(), v.data());
+    benchmark::DoNotOptimize(u.data());
+    for (std::size_t i = 0; i < n; ++i) t[i] = t[i] > kT0 + 20 * 3600 ? t[i] - 12 * 3600 : t[i] + 30;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * n));
+}
+BENCHMARK(BM_WindIdwBatch)->Arg(5)->Arg(20);
 
 void BM_WindGridded(benchmark::State& state) {
   std::vector<EpochSeconds> times;

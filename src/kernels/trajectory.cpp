@@ -5,12 +5,18 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
+#include <vector>
 
-#if defined(__SSE__)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#elif defined(__SSE__)
 #include <xmmintrin.h>
 #endif
 
@@ -92,6 +98,20 @@ class Rng {
     s_[3] = rotl(s_[3], 45);
     return result;
   }
+  /// Advance by 2^128 draws (the reference jump polynomial): streams that never overlap.
+  void jump() noexcept {
+    static constexpr std::uint64_t kJump[] = {0x180ec6d33cfd0abaULL, 0xd5a61266f0c9392cULL,
+                                              0xa9582618e03fc9aaULL, 0x39abdc4529b1661cULL};
+    std::uint64_t t[4] = {0, 0, 0, 0};
+    for (std::uint64_t j : kJump)
+      for (int b = 0; b < 64; ++b) {
+        if (j & (std::uint64_t{1} << b))
+          for (int w = 0; w < 4; ++w) t[w] ^= s_[w];
+        next();
+      }
+    for (int w = 0; w < 4; ++w) s_[w] = t[w];
+  }
+  std::uint64_t word(int w) const noexcept { return s_[w]; }
   /// Uniform in [0, 1).
   double uniform() noexcept { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
   /// Uniform in (0, 1).
@@ -124,10 +144,12 @@ class Ziggurat {
       fn_[i] = std::exp(-0.5 * dn * dn);
       wn_[i] = dn / m1;
     }
+    for (int i = 0; i < 128; ++i) knd_[i] = kn_[i];
   }
-  double operator()(Rng& rng) const noexcept {
+  double operator()(Rng& rng) const noexcept { return from(rng.next(), rng); }
+  /// The algorithm started from the 64-bit draw r; rejections (~1.2 % of draws) draw from rng.
+  double from(std::uint64_t r, Rng& rng) const noexcept {
     for (;;) {
-      const std::uint64_t r = rng.next();
       const auto hz = static_cast<std::int32_t>(static_cast<std::uint32_t>(r >> 32));
       const int iz = static_cast<int>(r & 127);
       const std::uint32_t ahz = hz < 0 ? static_cast<std::uint32_t>(-static_cast<std::int64_t>(hz))
@@ -144,11 +166,16 @@ class Ziggurat {
         return hz > 0 ? kR + xt : -kR - xt;
       }
       if (fn_[iz] + rng.uniform() * (fn_[iz - 1] - fn_[iz]) < std::exp(-0.5 * x * x)) return x;
+      r = rng.next();
     }
   }
+  /// kn as doubles (exact: < 2^32) and wn, for the vectorised fast path (normals_fast).
+  const double* kn() const noexcept { return knd_; }
+  const double* wn() const noexcept { return wn_; }
 
  private:
   std::uint32_t kn_[128];
+  double knd_[128];
   double wn_[128];
   double fn_[128];
 };
@@ -158,6 +185,141 @@ const Ziggurat& ziggurat() {
   return z;
 }
 
+// Batch random numbers: compiled for AVX-512, AVX2+FMA and baseline x86-64 (the loader picks
+// one); no clones under the sanitizers (ASan/UBSan and ifunc resolvers do not mix).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define PT_SIMD_ATTRS __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define PT_SIMD_ATTRS
+#endif
+
+/// Independent xoshiro256++ streams run side by side (one SIMD lane each).
+constexpr std::size_t kStreams = 8;
+
+/// Advance kStreams xoshiro256++ streams (state word w of stream j in s[w * kStreams + j]) and
+/// write `count` draws (a multiple of kStreams), out[i] from stream i % kStreams.
+PT_SIMD_ATTRS void xoshiro_streams(std::uint64_t* s, std::uint64_t* out, std::size_t count) noexcept {
+  typedef std::uint64_t vu __attribute__((vector_size(kStreams * sizeof(std::uint64_t))));
+  vu s0, s1, s2, s3;
+  std::memcpy(&s0, s, sizeof s0);
+  std::memcpy(&s1, s + kStreams, sizeof s1);
+  std::memcpy(&s2, s + 2 * kStreams, sizeof s2);
+  std::memcpy(&s3, s + 3 * kStreams, sizeof s3);
+  for (std::size_t i = 0; i + kStreams <= count; i += kStreams) {
+    const vu sum = s0 + s3;
+    const vu result = ((sum << 23) | (sum >> 41)) + s0;
+    const vu t = s1 << 17;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = (s3 << 45) | (s3 >> 19);
+    std::memcpy(out + i, &result, sizeof result);
+  }
+  std::memcpy(s, &s0, sizeof s0);
+  std::memcpy(s + kStreams, &s1, sizeof s1);
+  std::memcpy(s + 2 * kStreams, &s2, sizeof s2);
+  std::memcpy(s + 3 * kStreams, &s3, sizeof s3);
+}
+
+/// The ziggurat's fast path for each draw (sign and magnitude hz from bits 32..63, layer iz from
+/// bits 0..6, as Ziggurat::from), kStreams draws at a time: out[i] = hz wn[iz] when
+/// |hz| < kn[iz], else NaN, which the caller replaces by Ziggurat::from(r[i]); bad[b] = 1 when
+/// block b (out[b kStreams ..]) holds such a NaN (~9 % of blocks). count: a multiple of kStreams.
+PT_SIMD_ATTRS void normals_fast(const std::uint64_t* r, std::size_t count, const double* kn,
+                                const double* wn, double* out, unsigned char* bad) noexcept {
+  typedef std::int64_t vi __attribute__((vector_size(kStreams * sizeof(std::int64_t))));
+  typedef double vd __attribute__((vector_size(kStreams * sizeof(double))));
+  const vd zero = {}, nan = zero + std::numeric_limits<double>::quiet_NaN();
+  for (std::size_t i = 0; i + kStreams <= count; i += kStreams) {
+    vi ri;
+    std::memcpy(&ri, r + i, sizeof ri);
+    const vd hz = __builtin_convertvector(ri >> 32, vd);  // the signed upper 32 bits
+    const vi iz = ri & 127;
+    vd w, k;
+    for (std::size_t j = 0; j < kStreams; ++j) {
+      w[j] = wn[iz[j]];
+      k[j] = kn[iz[j]];
+    }
+    const vi fast = (hz < zero ? -hz : hz) < k;  // lanes: -1 (fast path) or 0
+    const vd x = fast ? hz * w : nan;
+    std::memcpy(out + i, &x, sizeof x);
+    std::int64_t all = -1;
+    for (std::size_t j = 0; j < kStreams; ++j) all &= fast[j];
+    bad[i / kStreams] = all == 0;
+  }
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define PT_AVX512_NORMALS 1
+/// normals_fast with AVX-512 table gathers (GCC builds the vectors element by element instead).
+/// maskz_/mask_ forms with full masks: the plain intrinsics trip GCC 12's -Wmaybe-uninitialized.
+__attribute__((target("avx512f,avx512dq"))) void normals_fast_avx512(
+    const std::uint64_t* r, std::size_t count, const double* kn, const double* wn, double* out,
+    unsigned char* bad) noexcept {
+  const __m512d zero = _mm512_setzero_pd();
+  const __m512d nan = _mm512_set1_pd(std::numeric_limits<double>::quiet_NaN());
+  const __m512i low7 = _mm512_set1_epi64(127);
+  for (std::size_t i = 0; i + kStreams <= count; i += kStreams) {
+    const __m512i ri = _mm512_loadu_si512(r + i);
+    const __m512d hz = _mm512_maskz_cvtepi64_pd(0xFF, _mm512_maskz_srai_epi64(0xFF, ri, 32));
+    const __m512i iz = _mm512_and_si512(ri, low7);
+    const __m512d w = _mm512_mask_i64gather_pd(zero, 0xFF, iz, wn, 8);
+    const __m512d k = _mm512_mask_i64gather_pd(zero, 0xFF, iz, kn, 8);
+    const __mmask8 fast = _mm512_cmp_pd_mask(_mm512_abs_pd(hz), k, _CMP_LT_OQ);
+    _mm512_storeu_pd(out + i, _mm512_mask_blend_pd(fast, nan, _mm512_mul_pd(hz, w)));
+    bad[i / kStreams] = fast != 0xFF;
+  }
+}
+
+bool cpu_has_avx512dq() noexcept {
+  static const bool yes = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                          !std::getenv("PLUMETRACE_NO_AVX512");
+  return yes;
+}
+#endif
+
+/// Standard normal deviates in bulk: kStreams xoshiro256++ streams, the ziggurat's fast path
+/// vectorised, the ~1.2 % of draws that leave it finished by the scalar algorithm (same
+/// distribution as Ziggurat::operator()).
+class NormalStream {
+ public:
+  explicit NormalStream(std::uint64_t seed) noexcept : slow_(seed ^ 0x243f6a8885a308d3ULL) {
+    Rng base(seed ^ 0x6a09e667f3bcc909ULL);  // streams apart from the caller's Rng(seed)
+    for (std::size_t j = 0; j < kStreams; ++j) {
+      for (int w = 0; w < 4; ++w) state_[w * kStreams + j] = base.word(w);
+      base.jump();
+    }
+  }
+  /// Fill out[0..n) with independent N(0, 1) deviates; n must be a multiple of kStreams.
+  void fill(double* out, std::size_t n) {
+    if (raw_.size() < n) {
+      raw_.resize(n);
+      bad_.resize(n / kStreams);
+    }
+    xoshiro_streams(state_.data(), raw_.data(), n);
+    const Ziggurat& zig = ziggurat();
+#ifdef PT_AVX512_NORMALS
+    if (cpu_has_avx512dq())
+      normals_fast_avx512(raw_.data(), n, zig.kn(), zig.wn(), out, bad_.data());
+    else
+#endif
+      normals_fast(raw_.data(), n, zig.kn(), zig.wn(), out, bad_.data());
+    for (std::size_t b = 0; b < n / kStreams; ++b) {
+      if (!bad_[b]) continue;
+      for (std::size_t j = b * kStreams; j < (b + 1) * kStreams; ++j)
+        if (out[j] != out[j]) out[j] = zig.from(raw_[j], slow_);
+    }
+  }
+
+ private:
+  std::array<std::uint64_t, 4 * kStreams> state_{};
+  Rng slow_;
+  std::vector<std::uint64_t> raw_;
+  std::vector<unsigned char> bad_;
+};
+
 /// Turbulence of one time slice on kLevels equal layers of [0, zi], with the Ornstein–Uhlenbeck
 /// coefficients for one step dt.
 constexpr int kLevels = 64;
@@ -165,7 +327,12 @@ struct Profile {
   double zi{};
   double inv_dz{};      ///< kLevels / zi
   double h_layer{};     ///< surface_layer_fraction * zi
-  std::array<double, kLevels> au{}, bu{}, av{}, bv{}, aw{}, bw{}, drift{}, su{}, sv{}, sw{};
+  /// What one step needs at one level, in one 64-byte record (one cache line per particle-step).
+  struct alignas(64) Level {
+    double au, bu, av, bv, aw, bw, drift, sw;
+  };
+  std::array<Level, kLevels> lv{};
+  std::array<double, kLevels> su{}, sv{};  ///< σu, σv (initial velocities)
 };
 
 /// Hanna (1982) turbulence as in FLEXPART's hanna.f: σu, σv, σw (m/s) and Lagrangian time scales
@@ -207,6 +374,12 @@ void hanna(double z, double zi, double ustar, double obukhov, double& su, double
   tlu = std::max(10.0, tlu);
   tlv = std::max(10.0, tlv);
   tlw = std::max(30.0, tlw);
+}
+
+/// x with its sign flipped when `sign` is negative (sign bit set), without a branch.
+inline double flip_if_negative(double x, double sign) noexcept {
+  constexpr std::uint64_t kSign = std::uint64_t{1} << 63;
+  return std::bit_cast<double>(std::bit_cast<std::uint64_t>(x) ^ (std::bit_cast<std::uint64_t>(sign) & kSign));
 }
 
 /// The particle engine shared by particle_footprint and particle_positions.
@@ -274,18 +447,27 @@ class ParticleRun {
       s.ex[p] = sp > 1e-6 ? u0 / sp : 1.0;
       s.ey[p] = sp > 1e-6 ? v0 / sp : 0.0;
     }
+    NormalStream normals(o_.seed);
+    // This step's normals: u | v | w, each n rounded up to whole blocks of kStreams.
+    const std::size_t stride = (static_cast<std::size_t>(n) + kStreams - 1) / kStreams * kStreams;
+    std::vector<double> xi(3 * stride);
+    const double* xi_u = xi.data();
+    const double* xi_v = xi_u + stride;
+    const double* xi_w = xi_v + stride;
     for (int k = 0; k < steps_; ++k) {
-      // Mean wind of every particle first (independent calls that the CPU can overlap), then
+      // Mean wind of every particle first (IDW for 8 particles at a time: they are in release
+      // order, so neighbours share the time slices), and all of the step's random normals, then
       // the turbulence and the move.
-      for (int p = 0; p < n; ++p) wind_.wind(s.x[p], s.y[p], s.t[p], s.u[p], s.v[p]);
+      wind_.wind_batch(s.x.data(), s.y.data(), s.t.data(), static_cast<std::size_t>(n), s.u.data(), s.v.data());
+      normals.fill(xi.data(), xi.size());
       for (int p = 0; p < n; ++p) {
         double x = s.x[p], y = s.y[p], z = s.z[p], t = s.t[p];
         const Profile* pr = s.pr[p];
         const double u = s.u[p], v = s.v[p];
-        const int lv = level(*pr, z);
-        const double ua = pr->au[lv] * s.ua[p] + pr->bu[lv] * zig(rng);
-        const double vc = pr->av[lv] * s.vc[p] + pr->bv[lv] * zig(rng);
-        double wn = pr->aw[lv] * s.wn[p] + pr->bw[lv] * zig(rng) + pr->drift[lv];
+        const Profile::Level& L = pr->lv[level(*pr, z)];
+        const double ua = L.au * s.ua[p] + L.bu * xi_u[p];
+        const double vc = L.av * s.vc[p] + L.bv * xi_v[p];
+        double wn = L.aw * s.wn[p] + L.bw * xi_w[p] + L.drift;
         // Backward in time: move against the mean wind; the turbulent part is symmetric. The
         // along/cross-wind frame (ex, ey) is the previous step's wind direction, which keeps the
         // normalisation off the step's critical path (the frame lags by one step).
@@ -298,16 +480,16 @@ class ParticleRun {
           s.ex[p] = u * inv;
           s.ey[p] = v * inv;
         }
-        z += wn * pr->sw[lv] * dt_;
+        z += wn * L.sw * dt_;
         const double zi = pr->zi;
-        if (z < 0) {  // reflection at the ground
-          z = -z;
-          wn = -wn;
-        }
-        if (z > zi) {  // and at the mixing lid
-          z = 2 * zi - z;
-          wn = -wn;
-        }
+        // Reflection at the ground (z < 0: z = -z, wn = -wn) and then at the mixing lid (z > zi:
+        // z = 2 zi - z, wn = -wn), branch-free: particles near either boundary cross it at
+        // random, which branches would mispredict. (z = -0 or z = zi exactly also flip wn, an
+        // event of probability zero that changes nothing physical.)
+        wn = flip_if_negative(wn, z);
+        z = std::abs(z);
+        wn = flip_if_negative(wn, zi - z);
+        z = std::min(z, 2 * zi - z);
         z = std::clamp(z, 0.0, zi * 0.999);
         t -= dt_;
         if (t < s.lo[p] || t > s.hi[p]) {
@@ -385,20 +567,21 @@ class ParticleRun {
     // Exact Ornstein–Uhlenbeck coefficients for the step: x' = a x + σ sqrt(1 - a²) ξ.
     for (int l = 0; l < kLevels; ++l) {
       const double a_u = std::exp(-dt_ / tu[l]), a_v = std::exp(-dt_ / tv[l]), a_w = std::exp(-dt_ / tw[l]);
-      pr->au[l] = a_u;
-      pr->bu[l] = su[l] * std::sqrt(1 - a_u * a_u);
-      pr->av[l] = a_v;
-      pr->bv[l] = sv[l] * std::sqrt(1 - a_v * a_v);
-      pr->aw[l] = a_w;
-      pr->bw[l] = std::sqrt(1 - a_w * a_w);
+      Profile::Level& L = pr->lv[l];
+      L.au = a_u;
+      L.bu = su[l] * std::sqrt(1 - a_u * a_u);
+      L.av = a_v;
+      L.bv = sv[l] * std::sqrt(1 - a_v * a_v);
+      L.aw = a_w;
+      L.bw = std::sqrt(1 - a_w * a_w);
+      L.sw = sw[l];
       pr->su[l] = su[l];
       pr->sv[l] = sv[l];
-      pr->sw[l] = sw[l];
       // Well-mixed drift of the normalised vertical velocity (Wilson et al. 1983, as FLEXPART):
       // (1 - a) T_Lw dσw/dz, with dσw/dz by differences between levels (one-sided at the ends).
       const int l0 = std::max(0, l - 1), l1 = std::min(kLevels - 1, l + 1);
       const double dsw = (sw[l1] - sw[l0]) / ((l1 - l0) * zi / kLevels);
-      pr->drift[l] = (1 - a_w) * tw[l] * dsw;
+      L.drift = (1 - a_w) * tw[l] * dsw;
     }
     return pr;
   }
@@ -440,15 +623,17 @@ std::vector<float> particle_footprint(const WindField& wind, const Grid& grid, d
       h_nf = std::max(1.0, 0.5 * kPi * sz / n);
     }
     for (std::size_t p = 0; p < s.x.size(); ++p) {
-      const Profile& pr = *s.pr[p];
-      if (!(s.z[p] < pr.h_layer)) continue;
       const double t_new = s.t[p], t_old = t_new + dt;
       const double overlap = std::min(t_old, emit_end) - std::max(t_new, emit_start);
       if (!(overlap > 0)) continue;
       const double fc = (s.x[p] - x0) * inv_cell, fr = (y1 - s.y[p]) * inv_cell;
       if (!(fc >= 0 && fr >= 0 && fc < cols && fr < rows)) continue;
+      // Only particles in the surface layer count; as a 0/1 factor, not a branch (about half
+      // of the particles are in it, at random).
+      const Profile& pr = *s.pr[p];
+      const double in_layer = static_cast<double>(s.z[p] < pr.h_layer);
       const std::size_t cell = static_cast<std::size_t>(static_cast<int>(fr)) * cols + static_cast<int>(fc);
-      acc[cell] += overlap * base / std::min(pr.h_layer, h_nf);
+      acc[cell] += in_layer * overlap * base / std::min(pr.h_layer, h_nf);
     }
     return true;
   });

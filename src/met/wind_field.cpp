@@ -12,6 +12,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -19,6 +20,10 @@
 #include <optional>
 
 #include "plumetrace/core/error.hpp"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#endif
 
 namespace plumetrace {
 
@@ -504,10 +509,13 @@ void WindField::finalize() {
     throw InvalidInput("gridded wind field: grid_w * grid_h != nodes or bad spacing");
   node_x_.resize(nn);
   node_y_.resize(nn);
+  bbox_m_ = 0;
   for (std::size_t i = 0; i < nn; ++i) {
     node_x_[i] = nodes[i].x_m;
     node_y_[i] = nodes[i].y_m;
+    bbox_m_ = std::max({bbox_m_, std::abs(node_x_[i] - node_x_[0]), std::abs(node_y_[i] - node_y_[0])});
   }
+  if (!std::isfinite(bbox_m_)) bbox_m_ = std::numeric_limits<double>::infinity();
   slice_t_.resize(slices.size());
   all_valid_.assign(slices.size(), 1);
   uv_.assign(slices.size() * 2 * nn, 0.0);
@@ -852,6 +860,181 @@ void WindField::wind(double x_m, double y_m, EpochSeconds t, double& u_m_s, doub
     u_m_s = 0;
     v_m_s = 0;
   }
+}
+
+namespace {
+
+// Batch IDW kernels. The generic one (GCC vector extensions) is compiled for AVX-512, AVX2+FMA
+// and baseline x86-64 (target_clones; the loader picks one); on AVX-512 CPUs a hand-written
+// kernel with the hardware reciprocal estimate replaces it (runtime check). No clones under the
+// sanitizers (ASan/UBSan and ifunc resolvers do not mix).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define PT_AVX512_KERNEL 1
+#if !defined(__SANITIZE_ADDRESS__)
+#define PT_IDW_ATTRS __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#endif
+#endif
+#ifndef PT_IDW_ATTRS
+#define PT_IDW_ATTRS
+#endif
+
+constexpr std::size_t kLanes = 8;  ///< points per IDW block (one AVX-512 register of doubles)
+
+/// Arguments of one IDW block: kLanes points (x, y, time weight a in [0, 1]) against nn nodes
+/// whose values in the two bracketing slices are u0, v0 and u1, v1 (u1 = u0 when a = 0).
+struct IdwBlock {
+  const double *nx, *ny;
+  std::size_t nn;
+  const double *u0, *v0, *u1, *v1;
+  const double *x, *y, *a;
+  double *u, *v;  ///< out: kLanes values each
+};
+
+/// Generic kernel: IDW with power 2, node loop outside so that every operation works on kLanes
+/// points and each node value is a broadcast. 1/d² without a double division per node: a float
+/// reciprocal (24 bits) refined by one third-order Newton step e (1 + r + r²), r = 1 - d² e, whose
+/// error r³ ~ 1e-21 is below double rounding. Valid for d² <= kMaxFloatD2 (the caller checks).
+constexpr double kMaxFloatD2 = 1e30;  ///< m²; 1/d² stays a normal float
+PT_IDW_ATTRS void idw_block_generic(const IdwBlock& b) noexcept {
+  typedef double vd __attribute__((vector_size(kLanes * sizeof(double))));
+  typedef float vf __attribute__((vector_size(kLanes * sizeof(float))));
+  vd xx, yy, aa;
+  std::memcpy(&xx, b.x, sizeof xx);
+  std::memcpy(&yy, b.y, sizeof yy);
+  std::memcpy(&aa, b.a, sizeof aa);
+  const vd zero = {}, eps = zero + 1e-12;
+  vd sw = zero, su0 = zero, sv0 = zero, su1 = zero, sv1 = zero;
+  for (std::size_t i = 0; i < b.nn; ++i) {
+    const vd dx = xx - b.nx[i], dy = yy - b.ny[i];
+    vd d2 = dx * dx + dy * dy;
+    d2 = d2 > eps ? d2 : eps;  // as idw_fast: within 1 µm the node's own value
+    const vd e = __builtin_convertvector(1.0f / __builtin_convertvector(d2, vf), vd);
+    const vd r = 1.0 - d2 * e;
+    const vd w = e + e * (r + r * r);
+    sw += w;
+    su0 += w * b.u0[i];
+    sv0 += w * b.v0[i];
+    su1 += w * b.u1[i];
+    sv1 += w * b.v1[i];
+  }
+  const vd bb = 1.0 - aa, inv = 1.0 / sw;
+  const vd uu = (bb * su0 + aa * su1) * inv, vv = (bb * sv0 + aa * sv1) * inv;
+  std::memcpy(b.u, &uu, sizeof uu);
+  std::memcpy(b.v, &vv, sizeof vv);
+}
+
+#ifdef PT_AVX512_KERNEL
+/// AVX-512 kernel: as idw_block_generic, with 1/d² from the 14-bit hardware estimate and two
+/// Newton steps e += e (1 - d² e) (14 -> 28 -> 56 bits), valid over the whole double range.
+/// (maskz_ forms with a full mask: the plain intrinsics trip GCC 12's -Wmaybe-uninitialized.)
+__attribute__((target("avx512f"))) void idw_block_avx512(const IdwBlock& b) noexcept {
+  const __m512d xx = _mm512_loadu_pd(b.x), yy = _mm512_loadu_pd(b.y), aa = _mm512_loadu_pd(b.a);
+  const __m512d eps = _mm512_set1_pd(1e-12), one = _mm512_set1_pd(1.0);
+  __m512d sw = _mm512_setzero_pd(), su0 = sw, sv0 = sw, su1 = sw, sv1 = sw;
+  for (std::size_t i = 0; i < b.nn; ++i) {
+    const __m512d dx = _mm512_sub_pd(xx, _mm512_set1_pd(b.nx[i]));
+    const __m512d dy = _mm512_sub_pd(yy, _mm512_set1_pd(b.ny[i]));
+    // max(d², 1e-12) as idw_fast (also NaN -> 1e-12: MAXPD returns its second operand).
+    const __m512d d2 = _mm512_maskz_max_pd(0xFF, _mm512_fmadd_pd(dx, dx, _mm512_mul_pd(dy, dy)), eps);
+    __m512d e = _mm512_maskz_rcp14_pd(0xFF, d2);
+    e = _mm512_fmadd_pd(e, _mm512_fnmadd_pd(d2, e, one), e);
+    const __m512d w = _mm512_fmadd_pd(e, _mm512_fnmadd_pd(d2, e, one), e);
+    sw = _mm512_add_pd(sw, w);
+    su0 = _mm512_fmadd_pd(w, _mm512_set1_pd(b.u0[i]), su0);
+    sv0 = _mm512_fmadd_pd(w, _mm512_set1_pd(b.v0[i]), sv0);
+    su1 = _mm512_fmadd_pd(w, _mm512_set1_pd(b.u1[i]), su1);
+    sv1 = _mm512_fmadd_pd(w, _mm512_set1_pd(b.v1[i]), sv1);
+  }
+  const __m512d bb = _mm512_sub_pd(one, aa), inv = _mm512_div_pd(one, sw);
+  _mm512_storeu_pd(b.u, _mm512_mul_pd(_mm512_fmadd_pd(aa, su1, _mm512_mul_pd(bb, su0)), inv));
+  _mm512_storeu_pd(b.v, _mm512_mul_pd(_mm512_fmadd_pd(aa, sv1, _mm512_mul_pd(bb, sv0)), inv));
+}
+#endif
+
+/// True when idw_block_avx512 is to be used: the CPU has AVX-512F, and PLUMETRACE_NO_AVX512 is
+/// not set (lets the tests run the generic kernel on an AVX-512 machine).
+bool use_avx512() noexcept {
+#ifdef PT_AVX512_KERNEL
+  static const bool yes = __builtin_cpu_supports("avx512f") && !std::getenv("PLUMETRACE_NO_AVX512");
+  return yes;
+#else
+  return false;
+#endif
+}
+
+}  // namespace
+
+void WindField::wind_batch(const double* x_m, const double* y_m, const EpochSeconds* t,
+                           std::size_t n, double* u_m_s, double* v_m_s) const noexcept {
+  std::size_t i = 0;
+  const std::size_t nn = node_x_.size(), ns = slices.size();
+  if (finalized_ && !gridded && idw_power == 2.0 && nn > 1) {
+    const bool avx512 = use_avx512();
+    for (; i + kLanes <= n; i += kLanes) {
+      // The block's slice pair: lane 0's, when every lane lies in the same interval [t_k, t_k+1)
+      // (or all before the first / after the last slice: a = 0); else lane by lane.
+      const double* tb = t + i;
+      std::size_t k0;
+      double a[kLanes], a0;
+      time_index(tb[0], k0, a0);
+      bool same = false;
+      if (k0 + 1 < ns) {  // inside the time span (or at/before the first slice)
+        const double tk = slice_t_[k0], tk1 = slice_t_[k0 + 1], inv = 1.0 / (tk1 - tk);
+        same = true;
+        for (std::size_t j = 0; j < kLanes; ++j) {
+          a[j] = (tb[j] - tk) * inv;  // time_index's weight (to 1 ulp)
+          same &= (tb[j] >= tk) & (tb[j] < tk1);
+        }
+      }
+      if (!same && a0 == 0 && (k0 == 0 || k0 == ns - 1)) {  // before the first / after the last slice
+        same = true;
+        for (std::size_t j = 0; j < kLanes; ++j) {
+          a[j] = 0;
+          same &= ns == 1 || (k0 == 0 ? !(tb[j] > slice_t_.front()) : tb[j] >= slice_t_.back());
+        }
+      }
+      const bool valid = all_valid_[k0] && (k0 + 1 >= ns || all_valid_[k0 + 1]);
+      if (!same || !valid) {
+        for (std::size_t j = i; j < i + kLanes; ++j) wind(x_m[j], y_m[j], t[j], u_m_s[j], v_m_s[j]);
+        continue;
+      }
+      const double* u0 = uv_.data() + k0 * 2 * nn;
+      const double* u1 = k0 + 1 < ns ? u0 + 2 * nn : u0;
+      const IdwBlock blk{node_x_.data(), node_y_.data(), nn, u0, u0 + nn, u1, u1 + nn,
+                         x_m + i, y_m + i, a, u_m_s + i, v_m_s + i};
+      bool far = false;  // the generic kernel's float reciprocal needs d² <= kMaxFloatD2
+#ifdef PT_AVX512_KERNEL
+      if (avx512)
+        idw_block_avx512(blk);
+      else
+#endif
+      {
+        for (std::size_t j = 0; j < kLanes; ++j)
+          far |= !(std::abs(x_m[i + j] - node_x_[0]) + bbox_m_ <= 5e14 &&
+                   std::abs(y_m[i + j] - node_y_[0]) + bbox_m_ <= 5e14);
+        if (!far) idw_block_generic(blk);
+      }
+      (void)avx512;
+      for (std::size_t j = i; j < i + kLanes; ++j) {
+        if (!far && std::isfinite(u_m_s[j]) && std::isfinite(v_m_s[j])) continue;
+        wind(x_m[j], y_m[j], t[j], u_m_s[j], v_m_s[j]);  // far away, NaN position or overflow
+      }
+    }
+  }
+  if (finalized_ && !gridded && idw_power == 2.0 && nn == 1) {  // one node (uniform): as idw_fast
+    const double* uv = uv_.data();
+    for (; i < n; ++i) {
+      std::size_t k;
+      double a;
+      time_index(t[i], k, a);
+      const double* u0 = uv + 2 * k;
+      const double* u1 = a > 0 ? u0 + 2 : u0;
+      u_m_s[i] = (1 - a) * u0[0] + a * u1[0];
+      v_m_s[i] = (1 - a) * u0[1] + a * u1[1];
+      if (!std::isfinite(u_m_s[i]) || !std::isfinite(v_m_s[i])) u_m_s[i] = v_m_s[i] = 0;
+    }
+  }
+  for (; i < n; ++i) wind(x_m[i], y_m[i], t[i], u_m_s[i], v_m_s[i]);
 }
 
 MetSample WindField::at(double x_m, double y_m, EpochSeconds t) const noexcept {

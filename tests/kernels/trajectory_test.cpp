@@ -327,3 +327,69 @@ TEST(Footprint, EveryStabilityClassAndSigmaThetaFiniteAndUpwind) {
     }
   }
 }
+
+// Batched station winds inside the particle run: a 20-station field whose stations all report the
+// same wind (two hourly slices, so blocks of particles straddle a slice time) moves the particles
+// as the uniform field does, to rounding (IDW of equal values is that value).
+TEST(Particles, StationFieldWithEqualWindsMatchesUniform) {
+  const WindField uni = WindField::uniform(3, -1.5, Stability::C, 900);
+  WindField st;
+  for (int i = 0; i < 20; ++i)
+    st.nodes.push_back({20000.0 * std::fmod(0.618 * (i + 1), 1.0) - 10000,
+                        20000.0 * std::fmod(0.414 * (i + 1), 1.0) - 10000});
+  for (double t : {kT0 - 1800.0, kT0 + 1800.0}) {
+    WindField::Slice s = uni.slices[0];
+    s.t = t;
+    s.u.assign(20, uni.slices[0].u[0]);
+    s.v.assign(20, uni.slices[0].v[0]);
+    s.speed.assign(20, uni.slices[0].speed[0]);
+    st.slices.push_back(s);
+  }
+  st.finalize();
+  FootprintOptions o;
+  o.particles = 203;  // not a multiple of the 8-particle blocks
+  o.dt_s = 30;
+  o.seed = 3;
+  const auto a = particle_positions(uni, 0, 0, kT0 + 600, 1200, {1800}, o);
+  const auto b = particle_positions(st, 0, 0, kT0 + 600, 1200, {1800}, o);
+  ASSERT_EQ(a[0].size(), 203u);
+  ASSERT_EQ(b[0].size(), 203u);
+  double spread = 0;
+  for (std::size_t i = 0; i < a[0].size(); ++i) {
+    EXPECT_NEAR(a[0][i].x_m, b[0][i].x_m, 1e-6) << i;
+    EXPECT_NEAR(a[0][i].y_m, b[0][i].y_m, 1e-6) << i;
+    EXPECT_EQ(a[0][i].z_m, b[0][i].z_m) << i;
+    spread += std::abs(a[0][i].y_m - a[0][0].y_m);
+  }
+  EXPECT_GT(spread, 203 * 10.0);  // the particles did spread (not a trivial comparison)
+}
+
+// The batched normal deviates: with T_L << dt each step's cross-wind velocity is a fresh σv ξ
+// (Ornstein–Uhlenbeck with a = exp(-dt/T_L) ~ 0), so after k steps of 1 s the lateral
+// displacement is a sum of k independent N(0, σv²) deviates: variance k σv², kurtosis 3.
+TEST(Particles, BatchNormalsGiveGaussianSteps) {
+  const WindField f = WindField::uniform(4, 0, Stability::D, 1000);
+  FootprintOptions o;
+  o.particles = 100000;
+  o.dt_s = 1;
+  o.fixed_sigma_uv_m_s = 2.0;
+  o.fixed_lagrangian_time_s = 0.01;
+  o.seed = 11;
+  const auto pos = particle_positions(f, 0, 0, kT0, 0, {1, 3}, o);
+  for (int i = 0; i < 2; ++i) {
+    const double k = i == 0 ? 1 : 3;
+    double m = 0, m2 = 0, m4 = 0;
+    for (const auto& p : pos[i]) m += p.y_m;
+    m /= pos[i].size();
+    for (const auto& p : pos[i]) {
+      const double d = p.y_m - m;
+      m2 += d * d;
+      m4 += d * d * d * d;
+    }
+    m2 /= pos[i].size();
+    m4 /= pos[i].size();
+    EXPECT_NEAR(m2 / (4.0 * k), 1.0, 0.02) << k;       // 100 000 samples: 0.45 % s.e.
+    EXPECT_NEAR(m4 / (m2 * m2), 3.0, 0.1) << k;        // Gaussian kurtosis; s.e. ~0.015
+    EXPECT_NEAR(m, 0.0, 0.03 * std::sqrt(k)) << k;     // s.e. 0.0063 sqrt(k)
+  }
+}

@@ -5,8 +5,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "plumetrace/core/error.hpp"
 #include "plumetrace/geo/crs.hpp"
@@ -365,4 +369,133 @@ TEST(WindField, DefaultConstructedIsCalmNotNaN) {
   EXPECT_EQ(v, 0.0);
   const MetSample m = f.at(0, 0, kT0);
   EXPECT_EQ(m.speed_m_s, kMinWindSpeed);
+}
+
+namespace {
+
+/// A station field built by hand: n stations over 20 km, `hours` hourly slices; station `gap`
+/// (when >= 0) has no value in slice 3.
+WindField batch_test_field(int n, int hours, int gap = -1) {
+  WindField f;
+  for (int i = 0; i < n; ++i)
+    f.nodes.push_back({20000.0 * std::fmod(0.618 * (i + 1), 1.0) - 10000,
+                       20000.0 * std::fmod(0.414 * (i + 1), 1.0) - 10000});
+  for (int h = 0; h < hours; ++h) {
+    WindField::Slice s;
+    s.t = kT0 + 3600.0 * h + 1800;
+    for (int i = 0; i < n; ++i) {
+      const double dir = 0.3 * h + 0.7 * i;
+      const bool missing = i == gap && h == 3;
+      s.u.push_back(missing ? std::nanf("") : static_cast<float>((2 + 0.1 * i) * std::cos(dir)));
+      s.v.push_back(missing ? std::nanf("") : static_cast<float>((2 + 0.1 * i) * std::sin(dir)));
+    }
+    f.slices.push_back(std::move(s));
+  }
+  f.finalize();
+  return f;
+}
+
+/// wind_batch over (x, y, t) equals wind() point by point, to 1e-12 of the field's largest speed.
+void expect_batch_equals_wind(const WindField& f, const std::vector<double>& x,
+                              const std::vector<double>& y, const std::vector<double>& t) {
+  double scale = 0;
+  for (const auto& s : f.slices)
+    for (std::size_t i = 0; i < s.u.size(); ++i)
+      if (std::isfinite(s.u[i])) scale = std::max({scale, std::abs(double(s.u[i])), std::abs(double(s.v[i]))});
+  std::vector<double> u(x.size(), -1e300), v(x.size(), -1e300);
+  f.wind_batch(x.data(), y.data(), t.data(), x.size(), u.data(), v.data());
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    double ue, ve;
+    f.wind(x[i], y[i], t[i], ue, ve);
+    ASSERT_TRUE(std::isfinite(u[i]) && std::isfinite(v[i])) << i;
+    EXPECT_NEAR(u[i], ue, 1e-12 * scale) << "point " << i << " at " << x[i] << ", " << y[i] << ", " << t[i] - kT0;
+    EXPECT_NEAR(v[i], ve, 1e-12 * scale) << "point " << i;
+  }
+}
+
+}  // namespace
+
+// Particles in lockstep: blocks of 8 share the slice pair (the vectorised path), with some blocks
+// straddling a slice time, before the first and after the last slice, and points on stations.
+TEST(WindField, WindBatchEqualsWindInLockstep) {
+  for (int n : {2, 5, 20, 33}) {
+    const WindField f = batch_test_field(n, 6);
+    std::vector<double> x, y, t;
+    for (int p = 0; p < 203; ++p) {  // not a multiple of 8: a scalar tail
+      x.push_back(-12000 + 117.3 * p);
+      y.push_back(9000 - 91.7 * p);
+      t.push_back(kT0 + 5000 + 3.0 * p);  // crosses the slice at kT0 + 5400 s
+    }
+    for (double t0 : {kT0 - 7200.0, kT0 + 1800.0, kT0 + 6 * 3600.0, kT0 + 30000.0}) {
+      for (int p = 0; p < 16; ++p) {  // two blocks at or beyond an end of the time span
+        x.push_back(500.0 * p - 4000);
+        y.push_back(300.0 * p);
+        t.push_back(t0 + (t0 < kT0 + 1800.0 ? -10.0 * p : 10.0 * p));
+      }
+    }
+    for (int p = 0; p < 8; ++p) {  // on stations (within 1 µm: the station's own value)
+      x.push_back(f.nodes[p % n].x_m + (p % 3) * 1e-7);
+      y.push_back(f.nodes[p % n].y_m);
+      t.push_back(kT0 + 9000 + p);
+    }
+    for (int p = 0; p < 8; ++p) {  // exactly on slice times
+      x.push_back(1000.0 * p);
+      y.push_back(-700.0 * p);
+      t.push_back(kT0 + 1800 + 3600.0 * (p % 6));
+    }
+    expect_batch_equals_wind(f, x, y, t);
+  }
+}
+
+// The general case: random times (every block mixes slice pairs), a slice with a missing station
+// (not the fast path), far and non-finite positions, a single-node field and a gridded one.
+TEST(WindField, WindBatchEqualsWindInGeneral) {
+  std::vector<double> x, y, t;
+  std::uint64_t r = 12345;
+  auto next = [&r] {
+    r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+    return static_cast<double>(r >> 11) * 0x1.0p-53;
+  };
+  for (int p = 0; p < 160; ++p) {
+    x.push_back(-15000 + 30000 * next());
+    y.push_back(-15000 + 30000 * next());
+    t.push_back(kT0 - 3600 + 8 * 3600 * next());
+  }
+  for (int p = 0; p < 16; ++p) {  // lockstep blocks around the slice with a missing station
+    x.push_back(100.0 * p);
+    y.push_back(-50.0 * p);
+    t.push_back(kT0 + 3 * 3600 + 1800 + (p < 8 ? -20.0 : 20.0) * p);
+  }
+  for (double far : {3e7, 1e16}) {  // far away: the scalar path where the float seed would fail
+    for (int p = 0; p < 8; ++p) {
+      x.push_back(far + p);
+      y.push_back(-far);
+      t.push_back(kT0 + 2000 + p);
+    }
+  }
+  expect_batch_equals_wind(batch_test_field(20, 6, 7), x, y, t);
+  expect_batch_equals_wind(batch_test_field(3, 1), x, y, t);  // a single slice
+  expect_batch_equals_wind(WindField::uniform(3, -1, Stability::D), x, y, t);
+  std::vector<EpochSeconds> times = {kT0, kT0 + 3600, kT0 + 7200};
+  const WindField g = WindField::from_function(
+      -20000, 20000, 1000, 1000, 41, 41, times, [](double gx, double gy, EpochSeconds gt, double& u, double& v) {
+        u = 1e-4 * gy + 1e-4 * (gt - kT0) / 36;
+        v = -1e-4 * gx;
+      });
+  expect_batch_equals_wind(g, x, y, t);
+  // Non-finite positions and times: never NaN, as wind().
+  const WindField f = batch_test_field(20, 6);
+  std::vector<double> nx(8, 100.0), ny(8, 200.0), nt(8, kT0 + 4000);
+  nx[2] = std::nan("");
+  ny[5] = std::numeric_limits<double>::infinity();
+  nt[7] = std::nan("");
+  std::vector<double> u(8), v(8);
+  f.wind_batch(nx.data(), ny.data(), nt.data(), 8, u.data(), v.data());
+  for (int p = 0; p < 8; ++p) {
+    double ue, ve;
+    f.wind(nx[p], ny[p], nt[p], ue, ve);
+    EXPECT_TRUE(std::isfinite(u[p]) && std::isfinite(v[p])) << p;
+    EXPECT_NEAR(u[p], ue, 1e-12 * 5) << p;
+    EXPECT_NEAR(v[p], ve, 1e-12 * 5) << p;
+  }
 }
