@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <sstream>
+#include <utility>
 
 #include "ingest_util.hpp"
 #include "plumetrace/core/error.hpp"
@@ -46,6 +47,8 @@ class ErrorCapture {
   ErrorCapture(const ErrorCapture&) = delete;
   ErrorCapture& operator=(const ErrorCapture&) = delete;
   [[nodiscard]] std::string last() const { return last_.empty() ? "not a readable file" : last_; }
+  /// The last message since the previous take ("" when none), cleared.
+  [[nodiscard]] std::string take() { return std::exchange(last_, std::string()); }
 
  private:
   static void CPL_STDCALL handler(CPLErr cls, CPLErrorNum, const char* msg) {
@@ -630,7 +633,9 @@ std::optional<BoundaryLayer> read_boundaries_with_gdal(const std::filesystem::pa
   out.file = path.string();
   OGR_L_ResetReading(layer);
   std::size_t feature_no = 0;
+  ErrorCapture errors;  // the driver's complaints about a feature go into its rejection
   for (;;) {
+    (void)errors.take();
     Feature f(OGR_L_GetNextFeature(layer));
     if (!f) break;
     ++feature_no;
@@ -648,7 +653,9 @@ std::optional<BoundaryLayer> read_boundaries_with_gdal(const std::filesystem::pa
       continue;
     }
     if (g == nullptr || OGR_G_IsEmpty(g)) {
-      diag.reject(file, feature_no, "feature has no geometry");
+      const std::string why = errors.take();
+      diag.reject(file, feature_no, why.empty() ? "feature has no geometry"
+                                                : "feature has no geometry (" + why + ")");
       continue;
     }
     const auto t = wkbFlatten(OGR_G_GetGeometryType(g));

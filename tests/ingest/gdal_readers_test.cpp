@@ -430,6 +430,47 @@ TEST(Boundaries, OnePassGeoJsonPlainAndUnusualFiles) {
   }
 }
 
+// Damaged GeoJSON (bytes deleted, duplicated, replaced; the file cut short) must never crash the
+// reader or hand back a layer GDAL would not give: whatever the one-pass reader accepts, GDAL
+// reads the same.
+TEST(Boundaries, OnePassGeoJsonSurvivesDamagedFiles) {
+  TempDir dir;
+  const std::string good = R"({"type":"FeatureCollection","features":[
+{"type":"Feature","properties":{"adcode":"1","name":"A \u00e9"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}},
+{"type":"Feature","properties":{"adcode":"2","name":"B"},"geometry":{"type":"MultiPolygon","coordinates":[[[[2,0],[3,0],[3,1e0],[2,0]]],[[[5,5],[6,5],[6,6.5],[5,5]]]]}}]})";
+  std::uint64_t state = 20261128;
+  auto next = [&](std::uint64_t n) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (state >> 33) % n;
+  };
+  const char alphabet[] = "{}[],:\"0123456789.-eE \\u";
+  int accepted = 0;
+  for (int i = 0; i < 400; ++i) {
+    std::string text = good;
+    const int edits = 1 + static_cast<int>(next(3));
+    for (int e = 0; e < edits && !text.empty(); ++e) {
+      const std::size_t at = next(text.size());
+      switch (next(4)) {
+        case 0: text.erase(at, 1 + next(4)); break;
+        case 1: text.insert(at, text.substr(at, 1 + next(6))); break;
+        case 2: text[at] = alphabet[next(sizeof alphabet - 1)]; break;
+        default: text.resize(at); break;
+      }
+    }
+    const auto p = dir.write("damaged.geojson", text);
+    Diagnostics d1, d2;
+    std::optional<BoundaryLayer> fast, gdal;
+    ASSERT_NO_THROW(fast = read_boundaries(p, "damaged.geojson", "", "", d1)) << text;
+    ASSERT_NO_THROW(gdal = read_boundaries_with_gdal(p, "damaged.geojson", "", "", d2)) << text;
+    ASSERT_EQ(fast.has_value(), gdal.has_value()) << text;
+    if (fast) {
+      ++accepted;
+      expect_same_layer(*fast, *gdal);
+    }
+  }
+  EXPECT_GT(accepted, 0);
+}
+
 TEST(MetGrid, GeoTiffUvBandsWithTimes) {
   TempDir dir;
   const auto p = dir.path() / "met" / "wind.tif";
