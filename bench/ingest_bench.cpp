@@ -34,7 +34,7 @@ fs::path bench_dir() { return fs::temp_directory_path() / "plumetrace_ingest_ben
 std::vector<Station> bench_stations() {
   std::vector<Station> st;
   for (int i = 1; i <= kStations; ++i) {
-    char id[8];
+    char id[16];  // "M" + any int: GCC checks the whole int range
     std::snprintf(id, sizeof id, "M%02d", i);
     st.push_back({id, id, 120.0 + 0.01 * i, 28.9 + 0.005 * i, 10.0});
   }
