@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <numeric>
 
 #include "plumetrace/core/error.hpp"
@@ -60,6 +61,7 @@ TEST(Trajectory, ForwardThenBackwardReturnsToStart) {
   EXPECT_LT(err, 0.01 * path) << "error " << err << " m over " << path << " m";
   // With a 60 s step the error is in fact far smaller (second-order scheme).
   EXPECT_LT(err, 1e-3 * path);
+  std::cout << "Reversibility: returned within " << err << " m after " << path << " m\n";
 }
 
 TEST(Trajectory, BackwardGoesUpwindAndStepLimit) {
@@ -104,6 +106,7 @@ TEST(Particles, TaylorLateralSpread) {
     const double t = ages[i], tl = 100;
     const double theory = 2 * 1.0 * tl * tl * (t / tl - 1 + std::exp(-t / tl));
     EXPECT_NEAR(vy / theory, 1.0, 0.10) << "age " << t << ": " << vy << " vs " << theory;
+    std::cout << "Taylor: age " << t << " s, lateral variance / theory = " << vy / theory << "\n";
     EXPECT_NEAR(mx, -5 * t, 0.02 * 5 * t + 5);  // mean moves upwind
     EXPECT_NEAR(pos[i].front().t, kT0 - t, 1e-6);
   }
