@@ -9,14 +9,18 @@ Attribution attribute(const JurisdictionIndex& index, const std::vector<LonLat>&
                       const std::vector<double>& candidate_probability,
                       const std::vector<LonLat>& receptors, const Grid& grid,
                       const Transformer& tr, const std::vector<float>& grid_posterior,
-                      double unlisted_probability) {
+                      double unlisted_probability, double receptor_border_margin_m) {
   Attribution out;
-  std::vector<int> receptor_ids;
+  std::vector<int> receptor_ids, near_border_ids;
   for (const LonLat& r : receptors) {
     const int i = index.locate_index(r.lon, r.lat);
-    if (i >= 0 && std::find(receptor_ids.begin(), receptor_ids.end(), i) == receptor_ids.end())
-      receptor_ids.push_back(i);
+    if (i < 0) continue;
+    const bool clear = !(receptor_border_margin_m > 0) ||
+                       index.distance_to_border_m(r.lon, r.lat) > receptor_border_margin_m;
+    auto& ids = clear ? receptor_ids : near_border_ids;
+    if (std::find(ids.begin(), ids.end(), i) == ids.end()) ids.push_back(i);
   }
+  if (receptor_ids.empty()) receptor_ids = near_border_ids;  // every receptor hugs a border
   for (int i : receptor_ids) out.receptors.push_back(index.areas()[static_cast<std::size_t>(i)]);
 
   std::map<int, double> mass;
