@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "../geo/boundary_squares.hpp"
+
 #include <string>
 #include <vector>
 
@@ -11,13 +13,7 @@
 namespace plumetrace {
 namespace {
 
-BoundaryFeature square(const std::string& code, double lon0, double lat0, double lon1, double lat1) {
-  BoundaryFeature f;
-  f.code = code;
-  f.name = "area " + code;
-  f.polygons.push_back({{{lon0, lat0}, {lon1, lat0}, {lon1, lat1}, {lon0, lat1}, {lon0, lat0}}});
-  return f;
-}
+using testing_support::square;
 
 struct Fixture {
   BoundaryLayer layer;

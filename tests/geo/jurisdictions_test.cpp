@@ -5,6 +5,8 @@
 
 #include <gdal_priv.h>
 #include <gtest/gtest.h>
+
+#include "boundary_squares.hpp"
 #include <ogrsf_frmts.h>
 
 #include <cmath>
@@ -79,13 +81,7 @@ const JurisdictionIndex& zhejiang_index() {
   return index;
 }
 
-BoundaryFeature square(const std::string& code, double lon0, double lat0, double lon1, double lat1) {
-  BoundaryFeature f;
-  f.code = code;
-  f.name = "area " + code;
-  f.polygons.push_back({{{lon0, lat0}, {lon1, lat0}, {lon1, lat1}, {lon0, lat1}, {lon0, lat0}}});
-  return f;
-}
+using testing_support::square;
 
 std::string code_at(const JurisdictionIndex& idx, double lon, double lat) {
   auto j = idx.locate(lon, lat);
