@@ -361,7 +361,7 @@ TEST(Boundaries, PolygonsMultipolygonsAndFields) {
   EXPECT_TRUE(has_rejection(d2, "boundaries.geojson", 1, "code field 'county_code' not found"));
 }
 
-// The one-pass GeoJSON reader must give exactly what GDAL gives, on the real (dirty) county
+// The plain-GeoJSON reader must give exactly what GDAL gives, on the real (dirty) county
 // layer the product ships and on small plain files; on anything unusual it must leave the file to
 // GDAL (same rejections as above).
 void expect_same_layer(const BoundaryLayer& a, const BoundaryLayer& b) {
@@ -380,7 +380,7 @@ void expect_same_layer(const BoundaryLayer& a, const BoundaryLayer& b) {
   }
 }
 
-TEST(Boundaries, OnePassGeoJsonEqualsGdalOnTheZhejiangLayer) {
+TEST(Boundaries, PlainGeoJsonEqualsGdalOnTheZhejiangLayer) {
   const auto path = std::filesystem::path(PLUMETRACE_SOURCE_DIR) / "data" / "zhejiang_counties.geojson";
   Diagnostics d1, d2;
   const auto fast = read_boundaries(path, "zhejiang_counties.geojson", "adcode", "name", d1);
@@ -399,7 +399,7 @@ TEST(Boundaries, OnePassGeoJsonEqualsGdalOnTheZhejiangLayer) {
   EXPECT_TRUE(d2.rejected().empty());
 }
 
-TEST(Boundaries, OnePassGeoJsonPlainAndUnusualFiles) {
+TEST(Boundaries, PlainGeoJsonPlainAndUnusualFiles) {
   TempDir dir;
   struct Case {
     const char* what;
@@ -431,9 +431,9 @@ TEST(Boundaries, OnePassGeoJsonPlainAndUnusualFiles) {
 }
 
 // Damaged GeoJSON (bytes deleted, duplicated, replaced; the file cut short) must never crash the
-// reader or hand back a layer GDAL would not give: whatever the one-pass reader accepts, GDAL
+// reader or hand back a layer GDAL would not give: whatever the plain-GeoJSON reader accepts, GDAL
 // reads the same.
-TEST(Boundaries, OnePassGeoJsonSurvivesDamagedFiles) {
+TEST(Boundaries, PlainGeoJsonSurvivesDamagedFiles) {
   TempDir dir;
   const std::string good = R"({"type":"FeatureCollection","features":[
 {"type":"Feature","properties":{"adcode":"1","name":"A \u00e9"},"geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,0]]]}},
