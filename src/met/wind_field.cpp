@@ -683,41 +683,32 @@ void WindField::idw_fast(std::size_t k, double a, double x, double y, double& u,
 void WindField::idw_one(std::size_t k, double x, double y, double& u, double& v, double* s) const noexcept {
   const double p = idw_power;
   double sw = 0, su = 0, sv = 0, ss = 0;
+  // One loop for both layouts: every node of the slice (all valid), or its packed valid nodes.
+  // Returns true when (x, y) is on a node, whose own values are then the answer.
+  auto accumulate = [&](const auto& nx, const auto& ny, const auto& nu, const auto& nv, const auto& ns) {
+    for (std::size_t i = 0; i < nx.size(); ++i) {
+      const double dx = x - nx[i], dy = y - ny[i];
+      const double d2 = dx * dx + dy * dy;
+      if (d2 < kHitD2) {
+        u = nu[i];
+        v = nv[i];
+        if (s) *s = ns[i];
+        return true;
+      }
+      const double w = idw_weight(d2, p);
+      sw += w;
+      su += w * nu[i];
+      sv += w * nv[i];
+      if (s) ss += w * ns[i];
+    }
+    return false;
+  };
   if (all_valid_[k]) {
     const Slice& sl = slices[k];
-    const std::size_t nn = node_x_.size();
-    for (std::size_t i = 0; i < nn; ++i) {
-      const double dx = x - node_x_[i], dy = y - node_y_[i];
-      const double d2 = dx * dx + dy * dy;
-      if (d2 < kHitD2) {
-        u = sl.u[i];
-        v = sl.v[i];
-        if (s) *s = sl.speed[i];
-        return;
-      }
-      const double w = idw_weight(d2, p);
-      sw += w;
-      su += w * sl.u[i];
-      sv += w * sl.v[i];
-      if (s) ss += w * sl.speed[i];
-    }
+    if (accumulate(node_x_, node_y_, sl.u, sl.v, sl.speed)) return;
   } else {
     const Packed& pk = packed_[k];
-    for (std::size_t i = 0; i < pk.x.size(); ++i) {
-      const double dx = x - pk.x[i], dy = y - pk.y[i];
-      const double d2 = dx * dx + dy * dy;
-      if (d2 < kHitD2) {
-        u = pk.u[i];
-        v = pk.v[i];
-        if (s) *s = pk.s[i];
-        return;
-      }
-      const double w = idw_weight(d2, p);
-      sw += w;
-      su += w * pk.u[i];
-      sv += w * pk.v[i];
-      if (s) ss += w * pk.s[i];
-    }
+    if (accumulate(pk.x, pk.y, pk.u, pk.v, pk.s)) return;
   }
   if (!(sw > 0)) {
     u = 0;
