@@ -159,6 +159,29 @@ bool lon_lat_ok(double lon, double lat, std::size_t line, const std::string& fil
   return true;
 }
 
+/// The columns every located point has (sources, stations): a non-empty id, lon/lat in range and,
+/// when the column exists, a height >= 0 (an empty height cell is left at its default when
+/// `empty_height_ok`). Rejects the row with its reason and returns false otherwise.
+bool located_point(const CsvRecord& rec, int c_id, int c_lon, int c_lat, int c_h, bool empty_height_ok,
+                   std::string& id, double& lon, double& lat, double& height_m,
+                   const std::string& file, Diagnostics& diag) {
+  id = std::string(trim_view(rec[static_cast<std::size_t>(c_id)]));
+  if (id.empty()) {
+    diag.reject(file, rec.line, "column id: empty");
+    return false;
+  }
+  if (!number_field(rec, c_lon, "lon", lon, file, diag) || !number_field(rec, c_lat, "lat", lat, file, diag) ||
+      !lon_lat_ok(lon, lat, rec.line, file, diag))
+    return false;
+  if (c_h < 0 || (empty_height_ok && trim_view(rec[static_cast<std::size_t>(c_h)]).empty())) return true;
+  if (!number_field(rec, c_h, "height_m", height_m, file, diag)) return false;
+  if (height_m < 0) {
+    diag.reject(file, rec.line, "column height_m: " + num(height_m) + " is negative");
+    return false;
+  }
+  return true;
+}
+
 /// Optional numeric column (empty cell = unset) with a lower bound check.
 bool optional_number(const CsvRecord& rec, int col, const char* name, std::optional<double>& out,
                      double min_exclusive, bool allow_equal, const std::string& file,
@@ -226,22 +249,8 @@ std::vector<Source> ingest_detail::sources_from_rows(const CsvHeader& h, const R
     if (!check_record(rec, h, file, diag)) continue;
     Source s;
     s.line = rec.line;
-    s.id = field(c_id);
-    if (s.id.empty()) {
-      diag.reject(file, rec.line, "column id: empty");
+    if (!located_point(rec, c_id, c_lon, c_lat, c_h, false, s.id, s.lon, s.lat, s.height_m, file, diag))
       continue;
-    }
-    if (!number_field(rec, c_lon, "lon", s.lon, file, diag) ||
-        !number_field(rec, c_lat, "lat", s.lat, file, diag) ||
-        !lon_lat_ok(s.lon, s.lat, rec.line, file, diag))
-      continue;
-    if (c_h >= 0) {
-      if (!number_field(rec, c_h, "height_m", s.height_m, file, diag)) continue;
-      if (s.height_m < 0) {
-        diag.reject(file, rec.line, "column height_m: " + num(s.height_m) + " is negative");
-        continue;
-      }
-    }
     std::optional<double> prior;
     std::optional<double> temp_c;
     if (!optional_number(rec, c_prior, "prior", prior, 0, false, file, diag) ||
@@ -285,22 +294,8 @@ std::vector<Station> read_stations_csv(CsvReader& csv, const std::string& file, 
   while (csv.next(rec)) {
     if (!check_record(rec, h, file, diag)) continue;
     Station s;
-    s.id = std::string(trim_view(rec[static_cast<std::size_t>(c_id)]));
-    if (s.id.empty()) {
-      diag.reject(file, rec.line, "column id: empty");
+    if (!located_point(rec, c_id, c_lon, c_lat, c_h, true, s.id, s.lon, s.lat, s.height_m, file, diag))
       continue;
-    }
-    if (!number_field(rec, c_lon, "lon", s.lon, file, diag) ||
-        !number_field(rec, c_lat, "lat", s.lat, file, diag) ||
-        !lon_lat_ok(s.lon, s.lat, rec.line, file, diag))
-      continue;
-    if (c_h >= 0 && !trim_view(rec[static_cast<std::size_t>(c_h)]).empty()) {
-      if (!number_field(rec, c_h, "height_m", s.height_m, file, diag)) continue;
-      if (s.height_m < 0) {
-        diag.reject(file, rec.line, "column height_m: " + num(s.height_m) + " is negative");
-        continue;
-      }
-    }
     if (c_name >= 0) s.name = std::string(trim_view(rec[static_cast<std::size_t>(c_name)]));
     if (s.name.empty()) s.name = s.id;
     if (seen.duplicate(s.id, "station", rec.line, file, diag)) continue;
