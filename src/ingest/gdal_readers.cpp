@@ -105,6 +105,26 @@ bool safe_path(const std::filesystem::path& path, const std::string& file, Diagn
   return true;
 }
 
+/// Reads a layer's features with GDAL's messages captured: what the driver says while reading a
+/// feature (an invalid geometry, ...) goes into that feature's rejection instead of stderr.
+class FeatureCursor {
+ public:
+  explicit FeatureCursor(OGRLayerH layer) : layer_(layer) { OGR_L_ResetReading(layer); }
+  Feature next() {
+    (void)errors_.take();
+    return Feature(OGR_L_GetNextFeature(layer_));
+  }
+  /// `reason`, followed by what GDAL said about the current feature, if anything.
+  std::string why(const std::string& reason) {
+    const std::string said = errors_.take();
+    return said.empty() ? reason : reason + " (" + said + ")";
+  }
+
+ private:
+  OGRLayerH layer_;
+  ErrorCapture errors_;
+};
+
 Dataset open_dataset(const std::filesystem::path& path, const std::string& file, unsigned flags,
                      const char* const* drivers, Diagnostics& diag) {
   ensure_gdal();
@@ -310,18 +330,18 @@ std::vector<Source> read_sources_ogr(const std::filesystem::path& path, const st
   names.emplace_back("lon");
   names.emplace_back("lat");
   const CsvHeader h = header_of(names);
-  OGR_L_ResetReading(layer);
+  FeatureCursor cursor(layer);
   std::size_t feature_no = 0;
   OwnedRecord owned;
   auto next = [&](CsvRecord& rec) -> bool {
     for (;;) {
-      Feature f(OGR_L_GetNextFeature(layer));
+      Feature f = cursor.next();
       if (!f) return false;
       ++feature_no;
       auto* fh = static_cast<OGRFeatureH>(f.get());
       double lon = 0, lat = 0, z = 0;
       if (!point_of(OGR_F_GetGeometryRef(fh), ct.get(), lon, lat, z)) {
-        diag.reject(file, feature_no, "feature has no point geometry");
+        diag.reject(file, feature_no, cursor.why("feature has no point geometry"));
         continue;
       }
       owned.cells.clear();
@@ -410,7 +430,7 @@ Trace read_trace_ogr(const std::filesystem::path& path, const std::string& file,
     }
   }
   const CsvHeader h = header_of(names);
-  OGR_L_ResetReading(layer);
+  FeatureCursor cursor(layer);
   std::size_t feature_no = 0;
   OwnedRecord owned;
   // vertices of a LineString(M) feature still to hand out
@@ -427,7 +447,7 @@ Trace read_trace_ogr(const std::filesystem::path& path, const std::string& file,
         owned.to(rec, pending_feature);
         return true;
       }
-      Feature f(OGR_L_GetNextFeature(layer));
+      Feature f = cursor.next();
       if (!f) return false;
       ++feature_no;
       auto* fh = static_cast<OGRFeatureH>(f.get());
@@ -451,7 +471,7 @@ Trace read_trace_ogr(const std::filesystem::path& path, const std::string& file,
       }
       double lon = 0, lat = 0, z = 0;
       if (!point_of(g, ct.get(), lon, lat, z)) {
-        diag.reject(file, feature_no, "feature has no point (or measured line) geometry");
+        diag.reject(file, feature_no, cursor.why("feature has no point (or measured line) geometry"));
         continue;
       }
       owned.cells.clear();
@@ -631,12 +651,10 @@ std::optional<BoundaryLayer> read_boundaries_with_gdal(const std::filesystem::pa
   Transform ct = to_wgs84(OGR_L_GetSpatialRef(layer));
   BoundaryLayer out;
   out.file = path.string();
-  OGR_L_ResetReading(layer);
+  FeatureCursor cursor(layer);
   std::size_t feature_no = 0;
-  ErrorCapture errors;  // the driver's complaints about a feature go into its rejection
   for (;;) {
-    (void)errors.take();
-    Feature f(OGR_L_GetNextFeature(layer));
+    Feature f = cursor.next();
     if (!f) break;
     ++feature_no;
     auto* fh = static_cast<OGRFeatureH>(f.get());
@@ -653,9 +671,7 @@ std::optional<BoundaryLayer> read_boundaries_with_gdal(const std::filesystem::pa
       continue;
     }
     if (g == nullptr || OGR_G_IsEmpty(g)) {
-      const std::string why = errors.take();
-      diag.reject(file, feature_no, why.empty() ? "feature has no geometry"
-                                                : "feature has no geometry (" + why + ")");
+      diag.reject(file, feature_no, cursor.why("feature has no geometry"));
       continue;
     }
     const auto t = wkbFlatten(OGR_G_GetGeometryType(g));
