@@ -111,38 +111,43 @@ TEST(SourcesOgr, GeoJsonPoints) {
   EXPECT_TRUE(has_rejection(d, "sources.geojson", 5, "column height_m: 'tall' is not a finite number"));
 }
 
+/// A one-point source layer in UTM zone 50 (EPSG:32650) written with GDAL's `driver`: string
+/// fields `names` set to `values`, then a real `height_m`.
+void write_utm_source(const std::filesystem::path& p, const char* driver,
+                      const std::vector<std::string>& names, const std::vector<std::string>& values,
+                      double height_m, double x, double y) {
+  GDALAllRegister();
+  GDALDatasetH ds = GDALCreate(GDALGetDriverByName(driver), p.c_str(), 0, 0, 0, GDT_Unknown, nullptr);
+  ASSERT_NE(ds, nullptr);
+  OGRSpatialReferenceH utm = OSRNewSpatialReference(nullptr);
+  OSRImportFromEPSG(utm, 32650);
+  OGRLayerH l = GDALDatasetCreateLayer(ds, "sources", utm, wkbPoint, nullptr);
+  OSRDestroySpatialReference(utm);
+  for (const std::string& n : names) {
+    OGRFieldDefnH fd = OGR_Fld_Create(n.c_str(), OFTString);
+    OGR_L_CreateField(l, fd, TRUE);
+    OGR_Fld_Destroy(fd);
+  }
+  OGRFieldDefnH fd = OGR_Fld_Create("height_m", OFTReal);
+  OGR_L_CreateField(l, fd, TRUE);
+  OGR_Fld_Destroy(fd);
+  OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(l));
+  for (std::size_t i = 0; i < values.size(); ++i) OGR_F_SetFieldString(f, static_cast<int>(i), values[i].c_str());
+  OGR_F_SetFieldDouble(f, static_cast<int>(names.size()), height_m);
+  OGRGeometryH g = OGR_G_CreateGeometry(wkbPoint);
+  OGR_G_SetPoint_2D(g, 0, x, y);
+  OGR_F_SetGeometryDirectly(f, g);
+  ASSERT_EQ(OGR_L_CreateFeature(l, f), OGRERR_NONE);
+  OGR_F_Destroy(f);
+  GDALClose(ds);
+}
+
 TEST(SourcesOgr, GpkgInUtmIsReprojected) {
   TempDir dir;
   const auto p = dir.path() / "sources.gpkg";
   double x = 0, y = 0;
   to_utm50(120.1, 28.9, x, y);
-  {
-    GDALAllRegister();
-    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GPKG"), p.c_str(), 0, 0, 0, GDT_Unknown, nullptr);
-    ASSERT_NE(ds, nullptr);
-    OGRSpatialReferenceH utm = OSRNewSpatialReference(nullptr);
-    OSRImportFromEPSG(utm, 32650);
-    OGRLayerH l = GDALDatasetCreateLayer(ds, "sources", utm, wkbPoint, nullptr);
-    OSRDestroySpatialReference(utm);
-    for (const char* n : {"id", "name"}) {
-      OGRFieldDefnH fd = OGR_Fld_Create(n, OFTString);
-      OGR_L_CreateField(l, fd, TRUE);
-      OGR_Fld_Destroy(fd);
-    }
-    OGRFieldDefnH fd = OGR_Fld_Create("height_m", OFTReal);
-    OGR_L_CreateField(l, fd, TRUE);
-    OGR_Fld_Destroy(fd);
-    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(l));
-    OGR_F_SetFieldString(f, 0, "G1");
-    OGR_F_SetFieldString(f, 1, "永康 works");
-    OGR_F_SetFieldDouble(f, 2, 42.5);
-    OGRGeometryH g = OGR_G_CreateGeometry(wkbPoint);
-    OGR_G_SetPoint_2D(g, 0, x, y);
-    OGR_F_SetGeometryDirectly(f, g);
-    ASSERT_EQ(OGR_L_CreateFeature(l, f), OGRERR_NONE);
-    OGR_F_Destroy(f);
-    GDALClose(ds);
-  }
+  write_utm_source(p, "GPKG", {"id", "name"}, {"G1", "永康 works"}, 42.5, x, y);
   Diagnostics d;
   const auto s = read_sources_ogr(p, "sources.gpkg", d);
   ASSERT_EQ(s.size(), 1U) << dump(d);
@@ -679,34 +684,7 @@ TEST(SourcesOgr, ShapefileWithPrjInLoadCase) {
   const auto p = dir.path() / "sources.shp";
   double x = 0, y = 0;
   to_utm50(120.2, 28.8, x, y);
-  {
-    GDALAllRegister();
-    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("ESRI Shapefile"), p.c_str(), 0, 0, 0, GDT_Unknown, nullptr);
-    ASSERT_NE(ds, nullptr);
-    OGRSpatialReferenceH utm = OSRNewSpatialReference(nullptr);
-    OSRImportFromEPSG(utm, 32650);
-    OGRLayerH l = GDALDatasetCreateLayer(ds, "sources", utm, wkbPoint, nullptr);
-    OSRDestroySpatialReference(utm);
-    for (const char* n : {"id", "name", "industry"}) {
-      OGRFieldDefnH fd = OGR_Fld_Create(n, OFTString);
-      OGR_L_CreateField(l, fd, TRUE);
-      OGR_Fld_Destroy(fd);
-    }
-    OGRFieldDefnH fd = OGR_Fld_Create("height_m", OFTReal);
-    OGR_L_CreateField(l, fd, TRUE);
-    OGR_Fld_Destroy(fd);
-    OGRFeatureH f = OGR_F_Create(OGR_L_GetLayerDefn(l));
-    OGR_F_SetFieldString(f, 0, "SHP1");
-    OGR_F_SetFieldString(f, 1, "dye works");
-    OGR_F_SetFieldString(f, 2, "textile");
-    OGR_F_SetFieldDouble(f, 3, 18);
-    OGRGeometryH g = OGR_G_CreateGeometry(wkbPoint);
-    OGR_G_SetPoint_2D(g, 0, x, y);
-    OGR_F_SetGeometryDirectly(f, g);
-    ASSERT_EQ(OGR_L_CreateFeature(l, f), OGRERR_NONE);
-    OGR_F_Destroy(f);
-    GDALClose(ds);
-  }
+  write_utm_source(p, "ESRI Shapefile", {"id", "name", "industry"}, {"SHP1", "dye works", "textile"}, 18, x, y);
   const Case c = load_case(dir.path());
   ASSERT_EQ(c.sources.size(), 1U) << dump(c.diagnostics);
   EXPECT_EQ(c.sources[0].id, "SHP1");
