@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
+#include <set>
 #include <sstream>
 
 #include "plumetrace/border/attribution.hpp"
@@ -239,7 +240,12 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   Diagnostics geo_diag;
   std::vector<LonLat> cand_ll, rec_ll;
   for (const Source& s : c.sources) cand_ll.push_back({s.lon, s.lat});
-  for (const Observation& ob : obs.obs) rec_ll.push_back({ob.lon, ob.lat});
+  // receptor positions, each once (a station's hourly means all stand at the station)
+  {
+    std::set<std::pair<double, double>> seen;
+    for (const Observation& ob : obs.obs)
+      if (seen.insert({ob.lon, ob.lat}).second) rec_ll.push_back({ob.lon, ob.lat});
+  }
   if (c.boundaries) {
     // Only the areas around the case are repaired and indexed: the lon/lat box of the grid (its
     // edges sampled, as a UTM rectangle is curved in lon/lat), the candidates and the receptors.
