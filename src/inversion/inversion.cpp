@@ -110,7 +110,6 @@ void add_loglik_pair(const ObsModel& m, double ha, double hb, double scale, cons
 class Scorer {
  public:
   Scorer(const ObservationSet& set, const InversionOptions& o) : o_(o) {
-    const double nu = o.student_nu;
     obs_.reserve(set.obs.size());
     for (const Observation& ob : set.obs) {
       const Platform& p = set.platforms[static_cast<std::size_t>(ob.platform)];
@@ -130,8 +129,6 @@ class Scorer {
       const double nt = p.noise / (m.b + m.c);
       m.noise_term2 = nt * nt;
       m.w = o.temper * (ob.kind == ObservationKind::Mobile ? o.mobile_weight : 1.0);
-      (void)nu;
-      m.l0 = 0;
       m.l0 = loglik(m, 0.0);
       obs_.push_back(m);
     }
