@@ -27,7 +27,7 @@ constexpr const char* kUsage =
     "usage: plumetrace COMMAND [ARGS]\n"
     "\n"
     "commands:\n"
-    "  trace CASE_DIR [--pollutant P] [--start T] [--end T] [--out DIR] [--json] [--threads N]\n"
+    "  trace CASE_DIR [--pollutant P] [--start T] [--end T] [--out DIR] [--json] [--all] [--threads N]\n"
     "        rank the likely sources of the pollutant observed in the window\n"
     "  inspect CASE_DIR [--json]\n"
     "        show what was read from a case folder: counts, time span, variables, extent,\n"
@@ -37,7 +37,7 @@ constexpr const char* kUsage =
     "Run 'plumetrace COMMAND --help' for a command's options.\n";
 
 constexpr const char* kTraceHelp =
-    "usage: plumetrace trace CASE_DIR [--pollutant P] [--start T] [--end T] [--out DIR] [--json]\n"
+    "usage: plumetrace trace CASE_DIR [--pollutant P] [--start T] [--end T] [--out DIR] [--json] [--all]\n"
     "\n"
     "Rank every registered facility by the probability that it emitted the pollutant observed in\n"
     "the case, estimate its emission rate (g/s, median with 5-95 % interval), and locate a source\n"
@@ -48,6 +48,7 @@ constexpr const char* kTraceHelp =
     "  --end T        ISO 8601 end of the suspected release (default: end of the data)\n"
     "  --out DIR      also write ranking.json, ranking.geojson, posterior.tif, footprint.tif, fused.tif\n"
     "  --json         print the ranking document (JSON) on standard output and nothing else\n"
+    "  --all          list every facility in the table (default: the top 10 and a line for the rest)\n"
     "  --threads N    worker threads (default: all cores)\n";
 
 constexpr const char* kInspectHelp =
@@ -106,7 +107,7 @@ void print_diagnostics_summary(const Case& c) {
 
 int cmd_trace(int argc, char** argv) {
   const Args a = parse_args(argc, argv, 2, {"--pollutant", "--start", "--end", "--out", "--threads"},
-                            {"--json", "--help"});
+                            {"--json", "--all", "--help"});
   if (has_flag(a, "--help")) {
     std::cout << kTraceHelp;
     return 0;
@@ -131,7 +132,7 @@ int cmd_trace(int argc, char** argv) {
   if (json_out)
     std::cout << res.ranking.dump(2) << "\n";
   else
-    std::cout << format_ranking_table(res.ranking);
+    std::cout << format_ranking_table(res.ranking, has_flag(a, "--all"));
   return 0;
 }
 

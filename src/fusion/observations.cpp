@@ -4,11 +4,14 @@
 #include <ogr_srs_api.h>
 
 #include <algorithm>
+#include <cassert>
+#include <optional>
 #include <cmath>
 #include <limits>
 #include <memory>
 
 #include "plumetrace/core/error.hpp"
+#include "plumetrace/core/tuning.hpp"
 
 namespace plumetrace {
 namespace {
@@ -21,21 +24,75 @@ double quantile(std::vector<double> v, double q) {
   return v[k];
 }
 
-/// Background and its spread from all values of a platform: the low percentile, and a robust
-/// spread of the values below the median (1.4826 MAD of the lower half), floored at 5 % of it.
-void estimate_background(Platform& p, const std::vector<double>& values, double percentile) {
-  if (values.empty()) return;
-  p.background = quantile(values, percentile);
+/// Background and its spread from a series: its low quantile, and a robust spread of the values
+/// below the median (kMadToSigma × MAD of the lower half about the background), floored at
+/// kNoiseFloorFractionOfBackground of it. @pre !values.empty()
+struct BackgroundEstimate {
+  double level{};
+  double noise{};
+};
+BackgroundEstimate low_quantile_background(const std::vector<double>& values, double quantile_frac) {
+  assert(!values.empty());
+  BackgroundEstimate b;
+  b.level = quantile(values, quantile_frac);
   std::vector<double> dev;
   const double med = quantile(values, 0.5);
   for (double v : values)
-    if (v <= med) dev.push_back(std::abs(v - p.background));
+    if (v <= med) dev.push_back(std::abs(v - b.level));
   const double mad = dev.empty() ? 0.0 : quantile(dev, 0.5);
-  p.noise = std::max({1.4826 * mad, 0.05 * std::abs(p.background), 1e-6});
+  b.noise = std::max({tuning::kMadToSigma * mad, tuning::kNoiseFloorFractionOfBackground * std::abs(b.level), 1e-6});
+  return b;
+}
+
+/// Sets every platform's background and noise from the values each one reported (values[p]):
+/// its own low quantile when it has at least kMinOwnBackgroundSamples values; otherwise the known
+/// background from case.json, else the pooled low quantile of its network (the platforms of the
+/// same kind), else (a network too small to pool) its own values after all.
+void assign_backgrounds(std::vector<Platform>& platforms, const std::vector<std::vector<double>>& values,
+                        std::optional<double> known_background, const FusionOptions& o) {
+  assert(platforms.size() == values.size());
+  const ObservationKind kinds[] = {ObservationKind::Station, ObservationKind::Mobile, ObservationKind::Imagery};
+  for (const ObservationKind kind : kinds) {
+    std::vector<double> pooled;
+    int contributing = 0;
+    for (std::size_t p = 0; p < platforms.size(); ++p)
+      if (platforms[p].kind == kind && !values[p].empty()) {
+        pooled.insert(pooled.end(), values[p].begin(), values[p].end());
+        ++contributing;
+      }
+    std::optional<BackgroundEstimate> network;
+    if (static_cast<int>(pooled.size()) >= tuning::kMinNetworkBackgroundSamples &&
+        contributing >= tuning::kMinBackgroundPlatforms)
+      network = low_quantile_background(pooled, o.background_percentile);
+    for (std::size_t p = 0; p < platforms.size(); ++p) {
+      Platform& pl = platforms[p];
+      if (pl.kind != kind || values[p].empty()) continue;
+      if (static_cast<int>(values[p].size()) >= o.min_own_background_samples) {
+        const BackgroundEstimate b = low_quantile_background(values[p], o.background_percentile);
+        pl.background = b.level;
+        pl.noise = b.noise;
+        pl.background_source = BackgroundSource::Own;
+      } else if (known_background) {
+        pl.background = *known_background;
+        pl.noise = std::max(network ? network->noise : 0.0,
+                            std::max(tuning::kNoiseFloorFractionOfBackground * *known_background, 1e-6));
+        pl.background_source = BackgroundSource::Case;
+      } else if (network) {
+        pl.background = network->level;
+        pl.noise = network->noise;
+        pl.background_source = BackgroundSource::Network;
+      } else {
+        const BackgroundEstimate b = low_quantile_background(values[p], o.background_percentile);
+        pl.background = b.level;
+        pl.noise = b.noise;
+        pl.background_source = BackgroundSource::Own;
+      }
+    }
+  }
 }
 
 void add_stations(const Case& c, const Transformer& tr, int var, EpochSeconds use_start,
-                  EpochSeconds use_end, const FusionOptions& o, ObservationSet& out) {
+                  EpochSeconds use_end, ObservationSet& out, std::vector<std::vector<double>>& platform_values) {
   std::vector<int> platform_of(c.stations.size(), -1);
   std::vector<std::vector<double>> all_values(c.stations.size());
   for (const Reading& r : c.readings.rows) {
@@ -47,9 +104,9 @@ void add_stations(const Case& c, const Transformer& tr, int var, EpochSeconds us
     Platform p;
     p.id = c.stations[s].id;
     p.kind = ObservationKind::Station;
-    estimate_background(p, all_values[s], o.background_percentile);
     platform_of[s] = static_cast<int>(out.platforms.size());
     out.platforms.push_back(std::move(p));
+    platform_values.push_back(std::move(all_values[s]));
   }
   for (const Reading& r : c.readings.rows) {
     if (r.variable != var || r.station >= c.stations.size()) continue;
@@ -74,7 +131,7 @@ void add_stations(const Case& c, const Transformer& tr, int var, EpochSeconds us
 
 void add_traces(const Case& c, const Transformer& tr, const Grid& grid, const std::string& pollutant,
                 EpochSeconds use_start, EpochSeconds use_end, const FusionOptions& o,
-                ObservationSet& out) {
+                ObservationSet& out, std::vector<std::vector<double>>& platform_values) {
   const double seg_m = o.mobile_segment_m > 0 ? o.mobile_segment_m : 2.0 * grid.cell_m;
   for (const Trace& t : c.traces) {
     const auto vit = std::find(t.variables.begin(), t.variables.end(), pollutant);
@@ -87,10 +144,10 @@ void add_traces(const Case& c, const Transformer& tr, const Grid& grid, const st
     Platform p;
     p.id = t.name;
     p.kind = ObservationKind::Mobile;
-    estimate_background(p, finite, o.background_percentile);
     const int pi = static_cast<int>(out.platforms.size());
     out.platforms.push_back(std::move(p));
     out.raw_samples += finite.size();
+    platform_values.push_back(std::move(finite));
 
     // Segment: consecutive samples merged until the segment spans mobile_segment_s in time or
     // seg_m in space. Lag correction shifts the value to the position held lag seconds earlier.
@@ -163,7 +220,7 @@ struct DatasetCloser {
 
 void add_imagery(const Case& c, const Transformer& tr, const std::string& pollutant,
                  EpochSeconds use_start, EpochSeconds use_end, const FusionOptions& o,
-                 ObservationSet& out) {
+                 ObservationSet& out, std::vector<std::vector<double>>& platform_values) {
   for (const Imagery& im : c.imagery) {
     for (const ImageryBand& b : im.bands) {
       if (b.variable != pollutant) continue;
@@ -202,10 +259,10 @@ void add_imagery(const Case& c, const Transformer& tr, const std::string& pollut
       std::vector<double> vals;
       for (float v : px)
         if (std::isfinite(v) && (!b.nodata || v != static_cast<float>(*b.nodata))) vals.push_back(v);
-      estimate_background(p, vals, o.background_percentile);
       const int pi = static_cast<int>(out.platforms.size());
       out.platforms.push_back(std::move(p));
       out.raw_samples += vals.size();
+      platform_values.push_back(std::move(vals));
       const double* gt = im.geotransform;
       for (int r = 0; r < h; ++r) {
         for (int col = 0; col < w; ++col) {
@@ -240,14 +297,25 @@ void add_imagery(const Case& c, const Transformer& tr, const std::string& pollut
 
 }  // namespace
 
+const char* to_string(BackgroundSource s) noexcept {
+  switch (s) {
+    case BackgroundSource::Own: return "own";
+    case BackgroundSource::Network: return "network";
+    case BackgroundSource::Case: return "case";
+  }
+  return "own";
+}
+
 ObservationSet gather_observations(const Case& c, const Transformer& tr, const Grid& grid,
                                    const std::string& pollutant, EpochSeconds use_start,
                                    EpochSeconds use_end, const FusionOptions& options) {
   ObservationSet out;
+  std::vector<std::vector<double>> platform_values;  // every value each platform reported
   const int var = c.readings.variable_index(pollutant);
-  if (var >= 0) add_stations(c, tr, var, use_start, use_end, options, out);
-  add_traces(c, tr, grid, pollutant, use_start, use_end, options, out);
-  add_imagery(c, tr, pollutant, use_start, use_end, options, out);
+  if (var >= 0) add_stations(c, tr, var, use_start, use_end, out, platform_values);
+  add_traces(c, tr, grid, pollutant, use_start, use_end, options, out, platform_values);
+  add_imagery(c, tr, pollutant, use_start, use_end, options, out, platform_values);
+  assign_backgrounds(out.platforms, platform_values, c.settings.background_for(pollutant), options);
   return out;
 }
 

@@ -81,9 +81,18 @@ CaseSettings parse_case_settings(std::string_view text, const std::string& file,
     } else if (key == "grid_m") {
       s.grid_m = get_positive(v, key);
     } else if (key == "background") {
-      if (!v.is_null()) {
-        if (!v.is_number() || v.get<double>() < 0) throw bad(key, "a non-negative number");
-        s.background = v.get<double>();
+      auto non_negative = [&](const nlohmann::json& x) {
+        return x.is_number() && std::isfinite(x.get<double>()) && x.get<double>() >= 0;
+      };
+      if (v.is_object()) {
+        for (const auto& [pollutant, value] : v.items()) {
+          if (!non_negative(value))
+            throw bad(key, "an object of non-negative numbers per pollutant ('" + pollutant + "' is not)");
+          s.background[ascii_lower(trim_view(pollutant))] = value.get<double>();
+        }
+      } else if (!v.is_null()) {
+        if (!non_negative(v)) throw bad(key, "a non-negative number or {\"pollutant\": number, ...}");
+        s.background["*"] = v.get<double>();
       }
     } else if (key == "timezone") {
       s.timezone = get_string(v, key);

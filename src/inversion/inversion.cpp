@@ -1,6 +1,7 @@
 #include "plumetrace/inversion/inversion.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <functional>
 #include <cstdint>
@@ -10,6 +11,7 @@
 
 #include "plumetrace/core/error.hpp"
 #include "plumetrace/core/parallel.hpp"
+#include "plumetrace/core/tuning.hpp"
 
 namespace plumetrace {
 namespace {
@@ -59,6 +61,7 @@ struct ObsModel {
   double w{};
   double l0{};       ///< log-likelihood with no source contribution
   double excess{};   ///< y − b, floored at 0: the plume part the observation shows
+  double noise{};    ///< the platform's noise n, case units
   double median_factor{1};  ///< median / mean of the plume concentration over this averaging time
 };
 
@@ -115,7 +118,7 @@ class Scorer {
       const Platform& p = set.platforms[static_cast<std::size_t>(ob.platform)];
       ObsModel m;
       m.b = std::max(p.background, 0.0);
-      m.c = std::max(p.noise, 0.2 * m.b);
+      m.c = std::max(p.noise, tuning::kLogOffsetFractionOfBackground * m.b);
       if (m.c <= 0) m.c = 1e-6;
       m.log_yc = std::log(std::max(ob.value, 0.0) + m.c);
       m.excess = std::max(ob.value - m.b, 0.0);
@@ -124,8 +127,9 @@ class Scorer {
       // The log-space residual compares medians, so the mean is scaled by that factor, with
       // fluctuation intensity i = √(60 s / T) capped at 1 (T: averaging time; 1 for samples of
       // a minute or less, 0.13 for hourly means).
-      const double intensity = std::min(1.0, std::sqrt(60.0 / std::max(ob.averaging_s, 1.0)));
+      const double intensity = std::min(1.0, std::sqrt(tuning::kFluctuationTimeS / std::max(ob.averaging_s, 1.0)));
       m.median_factor = 1.0 / std::sqrt(1.0 + intensity * intensity);
+      m.noise = p.noise;
       const double nt = p.noise / (m.b + m.c);
       m.noise_term2 = nt * nt;
       m.w = o.temper * (ob.kind == ObservationKind::Mobile ? o.mobile_weight : 1.0);
@@ -178,7 +182,7 @@ class Scorer {
       touched[b] = 1;
       double* row = score + b * nq;
       // rates whose plume is below 1e-4 of the background level change nothing: skip them
-      const double thr = 1e-4 * (m.b + m.c);
+      const double thr = tuning::kNegligiblePlumeFraction * (m.b + m.c);
       std::size_t k0 = 0;
       if (h > 0 && q_[0] * h < thr) {
         const double kk = std::ceil((std::log(thr / h) - log_q0_) / dlog_q_);
@@ -193,6 +197,7 @@ class Scorer {
   [[nodiscard]] std::size_t block_of(std::size_t i) const noexcept { return block_[i]; }
 
   [[nodiscard]] const std::vector<double>& q() const noexcept { return q_; }
+  [[nodiscard]] double to_case_units() const noexcept { return o_.to_case_units; }
   [[nodiscard]] const ObsModel& obs(std::size_t i) const noexcept { return obs_[i]; }
 
  private:
@@ -243,10 +248,28 @@ RateEstimate rate_from_log_weights(const std::vector<double>& q, const std::vect
 /// Result of scoring one site: log marginal likelihood, per-q log weights (members summed), best member.
 struct SiteScore {
   double log_marginal{kNegInf};
-  std::vector<double> log_q;  ///< log Σ_k w_k exp(score_k(q)) − log Nq
+  std::vector<double> log_q;  ///< log Σ_k w_k exp(score_k(q)) − log Nq (−inf below q_detect)
   int best_member{};
+  /// Smallest rate (g/s) whose plume reaches kDetectableNoiseMultiple noise levels at some
+  /// observation in some member: the rate prior of "this site released" starts here. +inf when
+  /// no observation can see the site.
+  double q_detect{std::numeric_limits<double>::infinity()};
   std::vector<SparseColumn> cols;
 };
+
+/// The rate at which a site's plume first stands kDetectableNoiseMultiple noise levels above
+/// background at one of its observations (the median a sample of that averaging time sees), in
+/// the most favourable member; +inf when no column has a non-zero.
+double detectable_rate_g_s(const std::vector<SparseColumn>& cols, const Scorer& sc, double to_case_units) {
+  double best = std::numeric_limits<double>::infinity();
+  for (const SparseColumn& col : cols)
+    for (std::size_t j = 0; j < col.index.size(); ++j) {
+      const ObsModel& m = sc.obs(col.index[j]);
+      const double plume_per_g_s = to_case_units * col.h_s_m3[j] * m.median_factor;
+      if (plume_per_g_s > 0) best = std::min(best, tuning::kDetectableNoiseMultiple * m.noise / plume_per_g_s);
+    }
+  return best;
+}
 
 /// Score one site. The wind-direction member is marginalised independently in every
 /// direction block (Scorer::blocks), the rate is shared by all blocks:
@@ -254,13 +277,13 @@ struct SiteScore {
 /// With q_stride > 1 only every q_stride-th rate is scored (a coarser rate grid for the
 /// unregistered-source search); log_q of the others stays −inf.
 void score_site(const SourceReceptorOperator& op, const Scorer& sc, double x, double y, double h,
-                SiteScore& out, bool keep_columns, std::size_t q_stride = 1) {
+                SiteScore& out, bool keep_columns, std::size_t q_stride = 1,
+                const StackParams* stack = nullptr) {
   std::vector<SparseColumn> cols;
-  op.columns(x, y, h, cols);
+  op.columns(x, y, h, cols, stack);
   const std::size_t nq = sc.q().size();
   const std::size_t nb = sc.blocks();
   const std::size_t nk = cols.size();
-  const std::size_t n_eval = (nq + q_stride - 1) / q_stride;
   const auto& wk = op.member_weights();
   // scores[k][b][q]; touched[k][b]
   std::vector<double> scores(nk * nb * nq);
@@ -300,8 +323,15 @@ void score_site(const SourceReceptorOperator& op, const Scorer& sc, double x, do
       v[j] += mx + std::log(sum);
     }
   }
-  for (std::size_t j = 0; j < nq; j += q_stride) out.log_q[j] = v[j] - std::log(static_cast<double>(n_eval));
-  out.log_marginal = log_sum_exp(out.log_q.data(), nq);
+  // the rate prior is log-uniform over the detectable rates [q_detect, q_max]: smaller releases
+  // are "no release" as far as these data can tell
+  out.q_detect = detectable_rate_g_s(cols, sc, sc.to_case_units());
+  std::size_t n_prior = 0;
+  for (std::size_t j = 0; j < nq; j += q_stride)
+    if (sc.q()[j] >= out.q_detect) ++n_prior;
+  for (std::size_t j = 0; j < nq; j += q_stride)
+    out.log_q[j] = sc.q()[j] >= out.q_detect ? v[j] - std::log(static_cast<double>(n_prior)) : kNegInf;
+  out.log_marginal = n_prior > 0 ? log_sum_exp(out.log_q.data(), nq) : kNegInf;
   if (keep_columns) out.cols = std::move(cols);
 }
 
@@ -328,6 +358,55 @@ double units_per_g_m3(const std::string& units_in, const std::string& pollutant)
                      "' (use ug/m3, mg/m3, ng/m3, g/m3, ppb or ppm)");
 }
 
+std::vector<double> release_profile_g_s(const SourceReceptorOperator& op, const ObservationSet& obs,
+                                        const CandidateSite& site, const std::vector<EpochSeconds>& block_starts,
+                                        double to_case_units) {
+  assert(block_starts.size() >= 2);
+  const std::size_t nb = block_starts.size() - 1;
+  const auto& wk = op.member_weights();
+  // member-weighted mean sensitivity of every observation to each block: h[b][i]
+  std::vector<std::vector<double>> h(nb, std::vector<double>(obs.obs.size(), 0.0));
+  std::vector<SparseColumn> cols;
+  for (std::size_t b = 0; b < nb; ++b) {
+    op.columns_in_window(site.x_m, site.y_m, site.h_m, block_starts[b], block_starts[b + 1], cols,
+                         site.stack ? &*site.stack : nullptr);
+    for (std::size_t k = 0; k < cols.size(); ++k)
+      for (std::size_t j = 0; j < cols[k].index.size(); ++j)
+        h[b][cols[k].index[j]] += wk[k] * to_case_units * cols[k].h_s_m3[j];
+  }
+  // weighted NNLS by cyclic coordinate descent: min Σ_i w_i (e_i − Σ_b q_b h_bi)², q ≥ 0
+  std::vector<double> e(obs.obs.size()), w(obs.obs.size());
+  for (std::size_t i = 0; i < obs.obs.size(); ++i) {
+    const Observation& ob = obs.obs[i];
+    const Platform& p = obs.platforms[static_cast<std::size_t>(ob.platform)];
+    e[i] = ob.value - p.background;
+    const double model = 0.5 * std::max(e[i], 0.0);
+    w[i] = 1.0 / (p.noise * p.noise + model * model);
+  }
+  std::vector<double> q(nb, 0.0), resid(e);
+  std::vector<double> hh(nb, 0.0);
+  for (std::size_t b = 0; b < nb; ++b)
+    for (std::size_t i = 0; i < e.size(); ++i) hh[b] += w[i] * h[b][i] * h[b][i];
+  constexpr int kSweeps = 200;  // converges in a few dozen sweeps for a handful of blocks
+  for (int sweep = 0; sweep < kSweeps; ++sweep) {
+    double change = 0;
+    for (std::size_t b = 0; b < nb; ++b) {
+      if (!(hh[b] > 0)) continue;
+      double g = 0;
+      for (std::size_t i = 0; i < e.size(); ++i) g += w[i] * h[b][i] * resid[i];
+      const double qn = std::max(0.0, q[b] + g / hh[b]);
+      const double dq = qn - q[b];
+      if (dq != 0) {
+        for (std::size_t i = 0; i < e.size(); ++i) resid[i] -= dq * h[b][i];
+        change = std::max(change, std::abs(dq) / std::max(qn, 1e-12));
+        q[b] = qn;
+      }
+    }
+    if (change < 1e-6) break;
+  }
+  return q;
+}
+
 InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& obs, const Grid& grid,
                        const std::vector<CandidateSite>& candidates, const InversionOptions& o) {
   const int threads = worker_threads(o.threads);
@@ -340,7 +419,8 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   // 1. single registry candidates
   std::vector<SiteScore> single(nc);
   parallel_for(nc, threads, [&](std::size_t j) {
-    score_site(op, sc, candidates[j].x_m, candidates[j].y_m, candidates[j].h_m, single[j], true);
+    score_site(op, sc, candidates[j].x_m, candidates[j].y_m, candidates[j].h_m, single[j], true, 1,
+               candidates[j].stack ? &*candidates[j].stack : nullptr);
   });
   res.hypotheses += nc;
   double prior_sum = 0;
@@ -370,7 +450,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   {
     std::vector<std::size_t> by_lm(nb);
     std::iota(by_lm.begin(), by_lm.end(), 0);
-    const std::size_t k_top = std::min<std::size_t>(12, nb);
+    const std::size_t k_top = std::min<std::size_t>(tuning::kUnlistedRefineBlocks, nb);
     std::partial_sort(by_lm.begin(), by_lm.begin() + static_cast<std::ptrdiff_t>(k_top), by_lm.end(),
                       [&](std::size_t a, std::size_t b) { return block_lm[a] > block_lm[b]; });
     std::vector<double> sub(k_top * 9, kNegInf);
@@ -390,7 +470,8 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
     res.hypotheses += k_top * 9;
   }
 
-  // 3. pairs among the top singles
+  // 3. pairs among the top singles (a candidate no observation can see explains nothing, alone or
+  // in a pair)
   std::vector<std::size_t> order(nc);
   std::iota(order.begin(), order.end(), 0);
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
@@ -400,16 +481,21 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   const std::size_t top = std::min<std::size_t>(static_cast<std::size_t>(std::max(o.pair_top, 0)), nc);
   std::vector<std::pair<std::size_t, std::size_t>> pair_ids;
   for (std::size_t a = 0; a < top; ++a)
-    for (std::size_t b = a + 1; b < top; ++b) pair_ids.emplace_back(order[a], order[b]);
+    for (std::size_t b = a + 1; b < top; ++b)
+      if (std::isfinite(single[order[a]].log_marginal) && std::isfinite(single[order[b]].log_marginal))
+        pair_ids.emplace_back(order[a], order[b]);
   // Each member's rate in a pair is scored on its own grid around its single-source median
-  // (1/30 .. 5 times it, 21 log steps): the pair evidence then integrates where the likelihood
-  // lives, corrected for the narrower prior range (log-uniform prior over the full q range).
-  const std::size_t nq2 = 21;
-  const double full_w = std::log(o.q_max_g_s) - std::log(o.q_min_g_s);
+  // (kPairRateLow .. kPairRateHigh times it): the pair evidence then integrates where the
+  // likelihood lives, corrected for the narrower prior range (log-uniform prior over the member's
+  // detectable range [q_detect, q_max]).
+  const std::size_t nq2 = static_cast<std::size_t>(tuning::kPairRateSteps);
   auto member_grid = [&](std::size_t j, double& log_range_frac) {
+    const double q_lo = std::clamp(single[j].q_detect, o.q_min_g_s, o.q_max_g_s);
+    const double full_w = std::max(std::log(o.q_max_g_s) - std::log(q_lo), 1e-9);
     const double med = rate_from_log_weights(q, single[j].log_q).estimate;
-    const double lo = std::max(o.q_min_g_s, (med > 0 ? med : o.q_min_g_s) / 30.0);
-    const double hi = std::min(o.q_max_g_s, std::max(lo * 1.5, (med > 0 ? med : o.q_min_g_s) * 5.0));
+    const double centre = med > 0 ? med : q_lo;
+    const double lo = std::max(q_lo, centre * tuning::kPairRateLow);
+    const double hi = std::min(o.q_max_g_s, std::max(lo * 1.5, centre * tuning::kPairRateHigh));
     std::vector<double> g(nq2);
     for (std::size_t u = 0; u < nq2; ++u)
       g[u] = std::exp(std::log(lo) + (std::log(hi) - std::log(lo)) * static_cast<double>(u) / (nq2 - 1));
@@ -511,7 +597,12 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
     lp_block[b] = std::log(o.prior_unlisted / static_cast<double>(nb)) + block_lm[b];
     all.push_back(lp_block[b]);
   }
+  // "no release": nothing beyond background and the usual emissions. Every likelihood term
+  // above is relative to the no-source likelihood, so this hypothesis scores exactly 0.
+  const double lp_null = std::log(o.prior_no_release);
+  all.push_back(lp_null);
   const double z = log_sum_exp(all.data(), all.size());
+  res.no_release_probability = std::exp(lp_null - z);
 
   res.probability.assign(nc, 0.0);
   res.single_probability.assign(nc, 0.0);
@@ -529,7 +620,8 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
       const auto [a, b] = pair_ids[p];
       // split the pair's mass by how well each member explains the data alone (a logistic of
       // the single-hypothesis log evidence difference, capped to [0.1, 0.9] so both keep a share)
-      const double wa = std::clamp(1.0 / (1.0 + std::exp(single[b].log_marginal - single[a].log_marginal)), 0.1, 0.9);
+      const double wa = std::clamp(1.0 / (1.0 + std::exp(single[b].log_marginal - single[a].log_marginal)),
+                                   tuning::kPairShareMin, 1.0 - tuning::kPairShareMin);
       res.probability[a] += wa * pp;
       res.probability[b] += (1.0 - wa) * pp;
       PairResult pr;
@@ -572,13 +664,18 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
 
   // observations explained, per candidate, with its best member and median rate
   res.explained.assign(nc, 0);
+  res.explained_obs.assign(nc, {});
   for (std::size_t j = 0; j < nc; ++j) {
     const SparseColumn& col = single[j].cols[static_cast<std::size_t>(single[j].best_member)];
     for (std::size_t n = 0; n < col.index.size(); ++n) {
       const Observation& ob = obs.obs[col.index[n]];
       const Platform& p = obs.platforms[static_cast<std::size_t>(ob.platform)];
       const double m = o.to_case_units * res.rate[j].estimate * col.h_s_m3[n];
-      if (m >= 2 * p.noise && ob.value - p.background >= 2 * p.noise) ++res.explained[j];
+      const double level = tuning::kExplainedNoiseMultiple * p.noise;
+      if (m >= level && ob.value - p.background >= level) {
+        ++res.explained[j];
+        res.explained_obs[j].push_back(col.index[n]);
+      }
     }
   }
   if (nc > 0) res.best_member = single[order[0]].best_member;

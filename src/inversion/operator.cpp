@@ -1,6 +1,7 @@
 #include "plumetrace/inversion/operator.hpp"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <numbers>
 
@@ -41,6 +42,13 @@ void simplify(const std::vector<TrajectoryPoint>& pts, std::size_t a, std::size_
 double normal_cdf(double z) noexcept { return 0.5 * std::erfc(-z / std::numbers::sqrt2); }
 
 }  // namespace
+
+std::vector<double> default_rotations_deg() {
+  std::vector<double> r;
+  const int n = static_cast<int>(std::lround(tuning::kRotationMaxDeg / tuning::kRotationStepDeg));
+  for (int k = -n; k <= n; ++k) r.push_back(k * tuning::kRotationStepDeg);
+  return r;
+}
 
 SourceReceptorOperator::SourceReceptorOperator(const WindField& wind, const ObservationSet& obs,
                                                const Grid& grid, const OperatorOptions& options)
@@ -147,8 +155,9 @@ std::size_t SourceReceptorOperator::trajectory_points() const noexcept {
   return n;
 }
 
-void SourceReceptorOperator::contribution(const Path& p, double sx, double sy, double h_m, double z_m,
-                                          double* best) const noexcept {
+void SourceReceptorOperator::contribution(const Path& p, double sx, double sy, double h_m,
+                                          const StackParams* stack, double z_m, EpochSeconds emit_start,
+                                          EpochSeconds emit_end, double* best) const noexcept {
   const std::size_t ns = opt_.stability_shifts.size();
   std::fill(best, best + ns, 0.0);
   const std::size_t n = p.x.size();
@@ -185,7 +194,7 @@ void SourceReceptorOperator::contribution(const Path& p, double sx, double sy, d
     const double t_rel = p.t[k] + f * (p.t[k + 1] - p.t[k]);
     const double tau = std::max(t0 - t_rel, 1.0);
     const double edge = std::max(60.0, 0.1 * tau);
-    const double z0 = (t_rel - opt_.emit_start) / edge, z1 = (t_rel - opt_.emit_end) / edge;
+    const double z0 = (t_rel - emit_start) / edge, z1 = (t_rel - emit_end) / edge;
     const double w_emit = (z0 > 6.0 && z1 < -6.0) ? 1.0 : normal_cdf(z0) - normal_cdf(z1);
     if (w_emit < 1e-4) continue;
     const double u = std::max(x / tau, kMinWindSpeed);
@@ -196,15 +205,23 @@ void SourceReceptorOperator::contribution(const Path& p, double sx, double sy, d
       if (p.sigma_theta_deg[k] > 0) sg.y_m = sigma_y_from_sigma_theta(p.sigma_theta_deg[k], x, u);
       const double sy_eff = std::sqrt(sg.y_m * sg.y_m + (x * sdir) * (x * sdir));
       if (ycross > 6.0 * sy_eff) continue;
-      const double c = w_emit * gaussian_plume_g_m3(1.0, u, x, ycross, z_m, h_m, sy_eff, sg.z_m,
+      const double h_eff = stack != nullptr ? effective_height_m(*stack, u, stab, x) : h_m;
+      const double c = w_emit * gaussian_plume_g_m3(1.0, u, x, ycross, z_m, h_eff, sy_eff, sg.z_m,
                                                     p.mixing_height_m[k]);
       best[si] = std::max(best[si], c);
     }
   }
 }
 
-void SourceReceptorOperator::columns(double x_m, double y_m, double h_m,
-                                     std::vector<SparseColumn>& out) const {
+void SourceReceptorOperator::columns(double x_m, double y_m, double h_m, std::vector<SparseColumn>& out,
+                                     const StackParams* stack) const {
+  columns_in_window(x_m, y_m, h_m, opt_.emit_start, opt_.emit_end, out, stack);
+}
+
+void SourceReceptorOperator::columns_in_window(double x_m, double y_m, double h_m, EpochSeconds emit_start,
+                                               EpochSeconds emit_end, std::vector<SparseColumn>& out,
+                                               const StackParams* stack) const {
+  assert(emit_start < emit_end);
   const std::size_t nk = member_weight_.size();
   out.resize(nk);
   for (auto& col : out) {
@@ -223,7 +240,7 @@ void SourceReceptorOperator::columns(double x_m, double y_m, double h_m,
       const double sy = ob.y_m + sin_k_[r] * dx0 + cos_k_[r] * dy0;
       std::fill(sum.begin(), sum.end(), 0.0);
       for (const Path& p : rec.paths) {
-        contribution(p, sx, sy, h_m, ob.z_m, part.data());
+        contribution(p, sx, sy, h_m, stack, ob.z_m, emit_start, emit_end, part.data());
         for (std::size_t si = 0; si < ns; ++si) sum[si] += part[si];
       }
       for (std::size_t si = 0; si < ns; ++si) {

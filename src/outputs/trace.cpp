@@ -6,13 +6,14 @@
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
-#include <set>
+#include <map>
 #include <sstream>
 
 #include "plumetrace/border/attribution.hpp"
 #include "plumetrace/core/error.hpp"
 #include "plumetrace/core/parallel.hpp"
 #include "plumetrace/core/time.hpp"
+#include "plumetrace/core/tuning.hpp"
 #include "plumetrace/core/version.hpp"
 #include "plumetrace/fusion/observations.hpp"
 #include "plumetrace/geo/crs.hpp"
@@ -111,6 +112,18 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   const Grid grid = make_grid(c, crs);
   const WindField wind = WindField::from_case(c, tr);
 
+  // ambient temperature for plume rise: the mean `temperature` reading (degC), else 20 degC
+  double ambient_k = 293.15;
+  if (const int tv = c.readings.variable_index("temperature"); tv >= 0) {
+    double sum = 0;
+    int n = 0;
+    for (const Reading& r : c.readings.rows)
+      if (r.variable == tv && std::isfinite(r.value) && r.value > -60 && r.value < 60) {
+        sum += r.value;
+        ++n;
+      }
+    if (n > 0) ambient_k = 273.15 + sum / n;
+  }
   // candidates in the analysis CRS
   std::vector<CandidateSite> sites;
   for (const Source& s : c.sources) {
@@ -121,7 +134,18 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     // a facility registered for other pollutants only is less likely, not impossible
     if (!s.pollutants.empty() &&
         std::find(s.pollutants.begin(), s.pollutants.end(), pollutant) == s.pollutants.end())
-      site.prior *= 0.2;
+      site.prior *= tuning::kOtherPollutantPriorFactor;
+    // hot stacks: the operator adds Briggs plume rise to the stack height
+    if (s.exit_velocity_m_s && s.exit_temp_k && s.stack_diameter_m && *s.exit_velocity_m_s > 0 &&
+        *s.exit_temp_k > 0 && *s.stack_diameter_m > 0) {
+      StackParams st;
+      st.height_m = site.h_m;
+      st.diameter_m = *s.stack_diameter_m;
+      st.exit_velocity_m_s = *s.exit_velocity_m_s;
+      st.exit_temp_k = *s.exit_temp_k;
+      st.ambient_temp_k = ambient_k;
+      site.stack = st;
+    }
     sites.push_back(site);
   }
 
@@ -240,12 +264,21 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   Diagnostics geo_diag;
   std::vector<LonLat> cand_ll, rec_ll;
   for (const Source& s : c.sources) cand_ll.push_back({s.lon, s.lat});
-  // receptor positions, each once (a station's hourly means all stand at the station)
+  // receptor positions, each once (a station's hourly means all stand at the station), and the
+  // receptor of every observation
+  std::vector<std::uint32_t> receptor_of(obs.obs.size());
   {
-    std::set<std::pair<double, double>> seen;
-    for (const Observation& ob : obs.obs)
-      if (seen.insert({ob.lon, ob.lat}).second) rec_ll.push_back({ob.lon, ob.lat});
+    std::map<std::pair<double, double>, std::uint32_t> seen;
+    for (std::size_t i = 0; i < obs.obs.size(); ++i) {
+      const Observation& ob = obs.obs[i];
+      const auto [it, added] = seen.emplace(std::make_pair(ob.lon, ob.lat), static_cast<std::uint32_t>(rec_ll.size()));
+      if (added) rec_ll.push_back({ob.lon, ob.lat});
+      receptor_of[i] = it->second;
+    }
   }
+  std::vector<std::vector<std::uint32_t>> explained_receptors(sites.size());
+  for (std::size_t j = 0; j < sites.size() && j < inv.explained_obs.size(); ++j)
+    for (const std::uint32_t i : inv.explained_obs[j]) explained_receptors[j].push_back(receptor_of[i]);
   if (c.boundaries) {
     // Only the areas around the case are repaired and indexed: the lon/lat box of the grid (its
     // edges sampled, as a UTM rectangle is curved in lon/lat), the candidates and the receptors.
@@ -272,8 +305,8 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     else index.emplace(*c.boundaries, geo_diag);
   }
   Attribution attr;
-  if (index) attr = attribute(*index, cand_ll, inv.probability, rec_ll, grid, tr, inv.grid_posterior,
-                              inv.unlisted_probability);
+  if (index) attr = attribute(*index, cand_ll, inv.probability, explained_receptors, rec_ll, grid, tr,
+                              inv.grid_posterior, inv.unlisted_probability);
 
   lap("jurisdictions");
   // evidence.upwind_of: platforms whose footprint at the candidate's cell is >= 5 % of its peak
@@ -294,14 +327,40 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     }
   }
 
-  // the ranking document
+  // the ranking order
   std::vector<std::size_t> order(sites.size());
   for (std::size_t j = 0; j < order.size(); ++j) order[j] = j;
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return inv.probability[a] > inv.probability[b]; });
+
+  // release profiles: per-block non-negative rates over the emission window, for the leading
+  // candidates (hourly blocks, shorter for short windows)
+  std::vector<EpochSeconds> block_starts;
+  {
+    const double span = end - start;
+    double block_s = tuning::kProfileBlockS;
+    if (span / block_s < tuning::kMinProfileBlocks)
+      block_s = std::max(span / tuning::kMinProfileBlocks, tuning::kMinProfileBlockS);
+    const int nb = std::max(1, static_cast<int>(std::ceil(span / block_s - 1e-9)));
+    for (int b = 0; b <= nb; ++b) block_starts.push_back(std::min(start + b * block_s, end));
+  }
+  std::vector<std::optional<std::vector<double>>> profile(sites.size());
+  {
+    std::vector<std::size_t> profiled;
+    for (std::size_t r = 0; r < order.size(); ++r)
+      if (static_cast<int>(r) < tuning::kProfileTopCandidates ||
+          inv.probability[order[r]] >= tuning::kProfileMinProbability)
+        profiled.push_back(order[r]);
+    parallel_for(profiled.size(), threads, [&](std::size_t k) {
+      const std::size_t j = profiled[k];
+      profile[j] = release_profile_g_s(op, obs, sites[j], block_starts, io.to_case_units);
+    });
+  }
+  lap("release_profiles");
   json doc;
   doc["pollutant"] = pollutant;
-  doc["window"] = {{"start", fmt(start, request.start)}, {"end", fmt(end, request.end)}};
+  doc["window"] = {{"start", fmt(start, request.start)}, {"end", fmt(end, request.end)},
+                   {"given", !request.start.empty() || !request.end.empty()}};
   json cands = json::array();
   int rank = 0;
   for (std::size_t j : order) {
@@ -320,7 +379,33 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
       cj["jurisdiction"] = {{"code", attr.candidate[j]->code}, {"name", attr.candidate[j]->name}};
     else
       cj["jurisdiction"] = nullptr;
+    json affected = json::array();
+    if (index && j < attr.affected.size())
+      for (const AffectedArea& a : attr.affected[j])
+        affected.push_back({{"code", a.area.code}, {"name", a.area.name}, {"observations", a.observations}});
+    cj["affected_jurisdictions"] = affected;
     cj["cross_border"] = index && j < attr.cross_border.size() ? static_cast<bool>(attr.cross_border[j]) : false;
+    if (profile[j]) {
+      const auto& q = *profile[j];
+      const double peak = *std::max_element(q.begin(), q.end());
+      json prof = json::array();
+      for (std::size_t b = 0; b < q.size(); ++b)
+        prof.push_back({{"start", fmt(block_starts[b], request.start)}, {"rate_g_s", round_to(q[b], 3)}});
+      json rel = {{"start", nullptr}, {"end", nullptr}, {"profile", prof}};
+      if (peak > 0) {
+        std::size_t b0 = q.size(), b1 = 0;
+        for (std::size_t b = 0; b < q.size(); ++b)
+          if (q[b] >= tuning::kReleasePeriodFractionOfPeak * peak) {
+            b0 = std::min(b0, b);
+            b1 = b;
+          }
+        rel["start"] = fmt(block_starts[b0], request.start);
+        rel["end"] = fmt(block_starts[b1 + 1], request.start);
+      }
+      cj["release"] = rel;
+    } else {
+      cj["release"] = nullptr;
+    }
     cj["evidence"] = {{"observations_explained", inv.explained[j]}, {"upwind_of", upwind[j]}};
     cands.push_back(cj);
   }
@@ -334,6 +419,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                       {{"estimate", round_to(inv.unlisted_rate.estimate, 4)},
                        {"p05", round_to(inv.unlisted_rate.p05, 4)},
                        {"p95", round_to(inv.unlisted_rate.p95, 4)}}}};
+  doc["no_release"] = {{"probability", inv.no_release_probability}};
   json areas = json::array();
   for (const AreaShare& a : attr.areas)
     areas.push_back({{"code", a.area.code}, {"name", a.area.name}, {"probability", a.probability}});
@@ -370,7 +456,8 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   }
   json platforms = json::array();
   for (const Platform& p : obs.platforms)
-    platforms.push_back({{"id", p.id}, {"background", round_to(p.background, 4)}, {"noise", round_to(p.noise, 4)}});
+    platforms.push_back({{"id", p.id}, {"background", round_to(p.background, 4)}, {"noise", round_to(p.noise, 4)},
+                         {"background_source", to_string(p.background_source)}});
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
   std::ostringstream model;
@@ -434,35 +521,84 @@ void write_trace_outputs(const TraceResult& r, const std::filesystem::path& dir)
             r.ranking.at("diagnostics").value("units", ""));
 }
 
-std::string format_ranking_table(const json& ranking) {
+namespace {
+
+/// A rate in g/s with 3 significant figures, in fixed notation from 0.001 g/s up (so that an
+/// interval never reads like "1.11e-05-166"); smaller rates in scientific notation.
+std::string format_rate(double g_s) {
+  if (!std::isfinite(g_s)) return "-";
+  char buf[32];
+  if (g_s == 0) return "0";
+  if (std::abs(g_s) < 1e-3) {
+    std::snprintf(buf, sizeof buf, "%.2g", g_s);
+    return buf;
+  }
+  const int digits = std::max(0, 2 - static_cast<int>(std::floor(std::log10(std::abs(g_s)))));
+  std::snprintf(buf, sizeof buf, "%.*f", digits, round_to(g_s, 3));
+  return buf;
+}
+
+std::string release_text(const json& cj) {
+  if (!cj.contains("release") || !cj["release"].is_object() || !cj["release"]["start"].is_string()) return "-";
+  // "2021-06-01T23:00:00+08:00" -> "06-01 23:00"
+  auto short_time = [](const std::string& t) { return t.size() >= 16 ? t.substr(5, 5) + " " + t.substr(11, 5) : t; };
+  return short_time(cj["release"]["start"].get<std::string>()) + ".." + short_time(cj["release"]["end"].get<std::string>());
+}
+
+}  // namespace
+
+std::string format_ranking_table(const json& ranking, bool all_rows) {
   std::ostringstream os;
-  os << "pollutant " << ranking.value("pollutant", "") << ", window "
-     << ranking.at("window").value("start", "") << " .. " << ranking.at("window").value("end", "") << "\n";
+  const json& w = ranking.at("window");
+  os << "pollutant " << ranking.value("pollutant", "") << ", " << (w.value("given", true) ? "given window " : "data span ")
+     << w.value("start", "") << " .. " << w.value("end", "") << "\n";
   os << std::left << std::setw(5) << "rank" << std::setw(10) << "id" << std::setw(12) << "probability"
-     << std::setw(28) << "rate g/s (p05-p95)" << std::setw(22) << "jurisdiction" << std::setw(7) << "cross"
-     << "upwind of\n";
-  for (const json& cj : ranking.at("candidates")) {
-    char rate[64];
+     << std::setw(28) << "rate g/s (p05 to p95)" << std::setw(26) << "release" << std::setw(22) << "jurisdiction"
+     << std::setw(7) << "cross" << "upwind of\n";
+  const json& cands = ranking.at("candidates");
+  constexpr std::size_t kTableRows = 10;  // the rest are summarised on one line unless --all
+  std::size_t shown = 0;
+  double rest_p = 0;
+  for (const json& cj : cands) {
+    if (!all_rows && shown >= kTableRows) {
+      rest_p += cj.value("probability", 0.0);
+      continue;
+    }
+    ++shown;
     const json& er = cj.at("emission_rate_g_s");
-    std::snprintf(rate, sizeof rate, "%.3g (%.3g-%.3g)", er.value("estimate", 0.0), er.value("p05", 0.0),
-                  er.value("p95", 0.0));
+    const std::string rate = format_rate(er.value("estimate", 0.0)) + " (" + format_rate(er.value("p05", 0.0)) +
+                             " to " + format_rate(er.value("p95", 0.0)) + ")";
     std::string area = "-";
     if (cj.contains("jurisdiction") && cj["jurisdiction"].is_object())
       area = cj["jurisdiction"].value("code", "") + " " + cj["jurisdiction"].value("name", "");
     std::string up;
     for (const auto& u : cj.at("evidence").at("upwind_of")) up += (up.empty() ? "" : ",") + u.get<std::string>();
     char prob[32];
-    std::snprintf(prob, sizeof prob, "%.4f", cj.value("probability", 0.0));
+    std::snprintf(prob, sizeof prob, "%.3f", cj.value("probability", 0.0));
     os << std::left << std::setw(5) << cj.value("rank", 0) << std::setw(10) << cj.value("id", "") << std::setw(12)
-       << prob << std::setw(28) << rate << std::setw(22) << area << std::setw(7)
+       << prob << std::setw(28) << rate << std::setw(26) << release_text(cj) << std::setw(22) << area << std::setw(7)
        << (cj.value("cross_border", false) ? "yes" : "no") << (up.empty() ? "-" : up) << "\n";
   }
+  if (shown < cands.size()) {
+    char line[160];
+    std::snprintf(line, sizeof line, "...  %zu more facilities, probability %.3f together (--all lists them)\n",
+                  cands.size() - shown, rest_p);
+    os << line;
+  }
   const json& u = ranking.at("unlisted");
-  char line[256];
-  std::snprintf(line, sizeof line, "unlisted source: probability %.4f, peak %.5f,%.5f, 90%% area %.3g km2\n",
+  char line[320];
+  const json ur = u.value("emission_rate_g_s", json::object());
+  std::snprintf(line, sizeof line,
+                "unlisted source: probability %.3f, peak %.5f,%.5f, 90%% area %.3g km2, rate %s g/s (%s to %s)\n",
                 u.value("probability", 0.0), u.at("peak").value("lon", 0.0), u.at("peak").value("lat", 0.0),
-                u.value("area_km2_90", 0.0));
+                u.value("area_km2_90", 0.0), format_rate(ur.value("estimate", 0.0)).c_str(),
+                format_rate(ur.value("p05", 0.0)).c_str(), format_rate(ur.value("p95", 0.0)).c_str());
   os << line;
+  if (ranking.contains("no_release")) {
+    std::snprintf(line, sizeof line, "no release (nothing beyond background and usual emissions): probability %.3f\n",
+                  ranking["no_release"].value("probability", 0.0));
+    os << line;
+  }
   os << "jurisdictions:";
   for (const json& a : ranking.at("jurisdictions")) {
     char buf[128];

@@ -39,7 +39,7 @@ TEST_P(ExampleIncident, TraceFindsTheCulpritItsRateAndCounty) {
   EXPECT_EQ(s.culprit_rank[0], 1) << "culprit " << culprit << " ranked " << s.culprit_rank[0] << ", first is " << s.top_id;
   EXPECT_GE(s.rate_ratio[0], 0.5) << "rate estimate / truth (" << q << " g/s)";
   EXPECT_LE(s.rate_ratio[0], 2.0) << "rate estimate / truth (" << q << " g/s)";
-  EXPECT_NEAR(s.probability_sum, 1.0, 1e-6) << "candidate probabilities + unlisted must sum to 1";
+  EXPECT_NEAR(s.probability_sum, 1.0, 1e-6) << "candidate probabilities + unlisted + no_release must sum to 1";
   EXPECT_TRUE(s.registry_complete) << "every sources.csv entry must be a candidate";
   EXPECT_EQ(doc["candidates"].size(), registry_ids(case_dir).size());
   EXPECT_TRUE(s.county_mismatch.empty()) << s.county_mismatch.front();

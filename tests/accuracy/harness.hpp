@@ -97,7 +97,7 @@ struct Score {
   int cross_border_flagged = 0;          // ... of those flagged cross_border with the right county
   std::vector<std::string> county_mismatch;  // registered culprits whose jurisdiction.code differs
   std::optional<double> unlisted_peak_error_m;  // unlisted kind: distance peak - truth
-  double probability_sum = 0;            // candidates + unlisted
+  double probability_sum = 0;            // candidates + unlisted + no_release
   bool registry_complete = false;        // every sources.csv id is a candidate
   std::string top_id;                    // rank 1 candidate
 
@@ -142,8 +142,8 @@ inline Score score_ranking(const nlohmann::json& truth, const std::string& ranki
   try {
     const auto& cands = doc.at("candidates");
     for (const auto& c : cands) s.probability_sum += c.at("probability").get<double>();
-    if (doc.contains("unlisted") && doc["unlisted"].contains("probability"))
-      s.probability_sum += doc["unlisted"]["probability"].get<double>();
+    for (const char* key : {"unlisted", "no_release"})
+      if (doc.contains(key) && doc[key].contains("probability")) s.probability_sum += doc[key]["probability"].get<double>();
     s.registry_complete = true;
     for (const auto& id : ids) {
       const bool found = std::any_of(cands.begin(), cands.end(), [&](const nlohmann::json& c) { return c.at("id") == id; });

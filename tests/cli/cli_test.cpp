@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -99,8 +100,10 @@ TEST(Cli, TraceJsonPrintsOnlyTheRankingDocument) {
     EXPECT_LE(er.at("p05").get<double>(), er.at("estimate").get<double>());
     EXPECT_GE(er.at("p95").get<double>(), er.at("estimate").get<double>());
     EXPECT_TRUE(c.at("cross_border").is_boolean());
+    EXPECT_TRUE(c.at("affected_jurisdictions").is_array());
     EXPECT_TRUE(c.at("evidence").at("upwind_of").is_array());
   }
+  total += doc.at("no_release").at("probability").get<double>();
   EXPECT_NEAR(total, 1.0, 1e-6);
   EXPECT_FALSE(doc.at("jurisdictions").empty());
   EXPECT_FALSE(doc.at("receptor_jurisdictions").empty());
@@ -143,6 +146,26 @@ TEST(Cli, TraceOutWritesValidCogsAndGeoJson) {
     GDALClose(ds);
   }
   fs::remove_all(out);
+}
+
+TEST(Cli, TraceTableShowsTopTenReleaseAndNoReleaseLines) {
+  const RunResult r = run("trace " + kExample + " " + kWindow);
+  ASSERT_EQ(r.code, 0) << r.err;
+  int rows = 0;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && std::isdigit(static_cast<unsigned char>(line[0]))) ++rows;
+  EXPECT_EQ(rows, 10);
+  EXPECT_NE(r.out.find("12 more facilities"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no release"), std::string::npos);
+  EXPECT_NE(r.out.find("unlisted source: probability"), std::string::npos);
+  EXPECT_NE(r.out.find("07-28 "), std::string::npos) << "the release period of the leading candidates";
+  // the culprit's rate interval in fixed notation with 3 significant figures, "lo to hi"
+  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(S007 +0\.\d{3} +\d{2}\.\d \(\d+\.?\d* to \d+\.?\d*\))"))) << r.out;
+  const RunResult all = run("trace " + kExample + " " + kWindow + " --all");
+  ASSERT_EQ(all.code, 0) << all.err;
+  EXPECT_EQ(all.out.find("more facilities"), std::string::npos);
+  EXPECT_NE(all.out.find("S018"), std::string::npos);
 }
 
 TEST(Cli, InspectReportsCounts) {

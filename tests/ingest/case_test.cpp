@@ -1,3 +1,4 @@
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <gdal.h>
@@ -30,7 +31,8 @@ TEST(CaseSettings, AllKeys) {
   EXPECT_EQ(s.crs, "EPSG:32650");
   EXPECT_EQ(s.grid_m, 250.0);
   EXPECT_EQ(s.timezone, "Asia/Shanghai");
-  EXPECT_EQ(s.background, 4.5);
+  EXPECT_EQ(s.background_for("so2"), 4.5);  // a plain number applies to every pollutant
+  EXPECT_EQ(s.background_for("no2"), 4.5);
   EXPECT_EQ(s.boundaries.file, "counties.gpkg");
   EXPECT_EQ(s.boundaries.code_field, "gb");
   EXPECT_EQ(s.boundaries.name_field, "mc");
@@ -38,6 +40,22 @@ TEST(CaseSettings, AllKeys) {
   const auto defaults = parse_case_settings("{}", "case.json", d);
   EXPECT_FALSE(defaults.grid_m.has_value());
   EXPECT_TRUE(defaults.timezone.empty());
+  EXPECT_FALSE(defaults.background_for("so2").has_value());
+}
+
+TEST(CaseSettings, BackgroundPerPollutant) {
+  Diagnostics d;
+  const auto s = parse_case_settings(R"({"background": {"SO2": 6.0, "no2": 18.5}})", "case.json", d);
+  EXPECT_EQ(s.background_for("so2"), 6.0);
+  EXPECT_EQ(s.background_for("no2"), 18.5);
+  EXPECT_FALSE(s.background_for("pm25").has_value());
+  try {
+    (void)parse_case_settings("{\n \"background\": {\"so2\": -1}\n}", "case.json", d);
+    FAIL() << "a negative background must be refused";
+  } catch (const InvalidInput& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("case.json line 2"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("'so2' is not"));
+  }
 }
 
 TEST(CaseSettings, ErrorsNameFileAndLine) {

@@ -37,7 +37,7 @@ Fixture make_case(int truth, double q_g_s, int second = -1, double q2_g_s = 0, b
   const double ys[] = {-1500, -900, -300, 0, 300, 900, 1500};
   // candidates well apart across the wind (from the west), so the stations can tell them apart
   const double cand[][2] = {{0, 0}, {0, 700}, {-1000, -700}, {500, 1400}, {-2000, 350}, {1000, -1400}};
-  for (const auto& c : cand) f.sites.push_back({c[0], c[1], 10.0, 1.0});
+  for (const auto& c : cand) f.sites.push_back({c[0], c[1], 10.0, 1.0, std::nullopt});
   std::mt19937 rng(7);
   std::normal_distribution<double> noise(0.0, 1.0);
   for (std::size_t s = 0; s < std::size(ys); ++s) {
@@ -134,8 +134,10 @@ TEST(Inversion, RanksTheTrueSourceFirstAndRecoversItsRate) {
     EXPECT_LT(rate, 25.0 * 2) << "truth " << truth;
     EXPECT_LE(r.rate[static_cast<std::size_t>(truth)].p05, rate);
     EXPECT_GE(r.rate[static_cast<std::size_t>(truth)].p95, rate);
-    const double total = std::accumulate(r.probability.begin(), r.probability.end(), 0.0) + r.unlisted_probability;
+    const double total = std::accumulate(r.probability.begin(), r.probability.end(), 0.0) +
+                         r.unlisted_probability + r.no_release_probability;
     EXPECT_NEAR(total, 1.0, 1e-9);
+    EXPECT_LT(r.no_release_probability, 0.01);  // a 25 g/s plume over seven stations is no accident of noise
     const double grid_total = std::accumulate(r.grid_posterior.begin(), r.grid_posterior.end(), 0.0);
     EXPECT_NEAR(grid_total, 1.0, 1e-4);
   }

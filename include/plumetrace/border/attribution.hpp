@@ -2,6 +2,7 @@
 /// @file attribution.hpp
 /// Jurisdiction of every candidate and of the posterior mass; cross-border flags.
 
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -16,9 +17,16 @@ struct AreaShare {
   double probability{};
 };
 
+/// A jurisdiction and how many observations there a candidate's fitted plume explains.
+struct AffectedArea {
+  Jurisdiction area;
+  int observations{};
+};
+
 struct Attribution {
   std::vector<std::optional<Jurisdiction>> candidate;  ///< per candidate; nullopt outside every area
-  std::vector<bool> cross_border;                      ///< per candidate
+  std::vector<bool> cross_border;                      ///< per candidate (by impact, see attribute)
+  std::vector<std::vector<AffectedArea>> affected;     ///< per candidate, most observations first
   std::vector<Jurisdiction> receptors;                 ///< distinct areas of the receptors, first-seen order
   std::vector<AreaShare> areas;                        ///< posterior per area, descending
 };
@@ -33,14 +41,21 @@ struct LonLat {
 /// otherwise make the neighbouring county a "receptor" county and hide a cross-border source.
 constexpr double kReceptorBorderMarginM = 100.0;
 
-/// `cross_border` is true when the candidate's area is known, at least one receptor's area is
-/// known, and the candidate's differs from every receptor's (CONTRACT §3); a receptor's area counts
-/// when the receptor lies more than `receptor_border_margin_m` from every border, or when no
-/// receptor does. `areas` sums candidate probabilities by their area plus `unlisted_probability`
-/// × the grid posterior by the area of each cell centre (mass outside every area is dropped from
-/// the list, not renormalised).
+/// Cross-border by impact (README "Ranking document"): `affected[j]` lists the areas of the
+/// observations that candidate j's fitted plume explains (`explained[j]`: one entry per explained
+/// observation, the index of its receptor position in `receptors`), with their counts; a
+/// receptor counts for its area when it lies more than `receptor_border_margin_m` from every
+/// border, or when none of the candidate's explained receptors does. `cross_border[j]` is true
+/// when the candidate's own area is known and some affected area differs from it: a survey car
+/// that follows the plume back into the source's own county does not hide a case, and a plume
+/// seen only at home is not cross-border. `receptors` (the output) lists the areas of all
+/// receptors by the same margin rule. `areas` sums candidate probabilities by their area plus
+/// `unlisted_probability` × the grid posterior by the area of each cell centre (mass outside
+/// every area is dropped from the list, not renormalised).
+/// @pre explained.empty() or explained.size() == candidates.size(); every index < receptors.size()
 Attribution attribute(const JurisdictionIndex& index, const std::vector<LonLat>& candidates,
                       const std::vector<double>& candidate_probability,
+                      const std::vector<std::vector<std::uint32_t>>& explained,
                       const std::vector<LonLat>& receptors, const Grid& grid,
                       const Transformer& tr, const std::vector<float>& grid_posterior,
                       double unlisted_probability,

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "plumetrace/core/tuning.hpp"
 #include "plumetrace/geo/crs.hpp"
 #include "plumetrace/geo/grid.hpp"
 #include "plumetrace/ingest/case.hpp"
@@ -30,16 +31,29 @@ struct Observation {
   double x0_m{}, y0_m{}, x1_m{}, y1_m{};
 };
 
+/// Where a platform's background came from.
+enum class BackgroundSource {
+  Own,      ///< the low quantile of its own series (enough samples of its own)
+  Network,  ///< the pooled low quantile of the platforms of its kind (too few samples of its own)
+  Case      ///< case.json `background` (too few samples of its own)
+};
+
+/// "own", "network" or "case".
+const char* to_string(BackgroundSource s) noexcept;
+
 struct Platform {
   std::string id;          ///< station id, trace name, or "imagery/NAME"
   ObservationKind kind{};
   double background{};     ///< estimated background concentration (low percentile), case units
   double noise{};          ///< robust spread of the platform's background (MAD-based), case units
+  BackgroundSource background_source{BackgroundSource::Own};
 };
 
 struct FusionOptions {
-  double background_percentile{0.15};  ///< per-platform low percentile taken as background
-  double mobile_segment_s{90.0};       ///< mobile samples are averaged over segments this long...
+  double background_percentile{tuning::kBackgroundQuantile};  ///< low quantile taken as background
+  /// a platform with fewer values takes the network's (or case.json's) background
+  int min_own_background_samples{tuning::kMinOwnBackgroundSamples};
+  double mobile_segment_s{tuning::kMobileSegmentS};  ///< mobile samples are averaged over segments this long...
   double mobile_segment_m{0.0};        ///< ...or this long in space, whichever closes first (0: 2 grid cells)
   double sensor_lag_s{0.0};            ///< mobile sensor lag: a value stamped t was sampled at t - lag
   std::size_t max_imagery_cells{4000}; ///< imagery is block-averaged down to at most this many cells
@@ -53,7 +67,11 @@ struct ObservationSet {
 
 /// Gather every observation of `pollutant` whose averaging period overlaps [use_start, use_end].
 /// Background per platform is estimated from ALL of that platform's values (those before
-/// use_start included), so it is never assumed zero. Values are in the case units.
+/// use_start included), so it is never assumed zero: its own low quantile when it reported at
+/// least `min_own_background_samples` values, else case.json's `background` for the pollutant,
+/// else the pooled low quantile of the platforms of the same kind (stations, survey traces,
+/// imagery) when they are at least kMinBackgroundPlatforms with kMinNetworkBackgroundSamples
+/// values, else its own values after all. Values are in the case units.
 ObservationSet gather_observations(const Case& c, const Transformer& tr, const Grid& grid,
                                    const std::string& pollutant, EpochSeconds use_start,
                                    EpochSeconds use_end, const FusionOptions& options = {});

@@ -32,7 +32,17 @@ struct CaseSettings {
     std::string name_field;        ///< "" = name
   } boundaries;
   std::string timezone;            ///< for naive times: "+08:00", "UTC", or an IANA name; "" = UTC
-  std::optional<double> background; ///< optional fixed background of the pollutant (its units)
+  /// Known regional background per pollutant (lower-case name -> value in the case's units):
+  /// `"background": {"so2": 6.0}`. A plain number `"background": 6.0` applies to every pollutant
+  /// and is kept under the key "*".
+  std::map<std::string, double> background;
+
+  /// The known background of `pollutant` (lower-case), or nullopt when case.json gives none.
+  [[nodiscard]] std::optional<double> background_for(const std::string& pollutant) const {
+    if (const auto it = background.find(pollutant); it != background.end()) return it->second;
+    if (const auto it = background.find("*"); it != background.end()) return it->second;
+    return std::nullopt;
+  }
 };
 
 /// One registered facility (candidate source). lon/lat WGS 84 degrees.

@@ -17,30 +17,36 @@
 /// times, an analytic lateral broadening σy² += (x·σ_dir)² for meander within the period.
 
 #include <cstdint>
+#include <iterator>
 #include <vector>
 
+#include "plumetrace/core/tuning.hpp"
 #include "plumetrace/fusion/observations.hpp"
 #include "plumetrace/geo/grid.hpp"
+#include "plumetrace/kernels/plume.hpp"
 #include "plumetrace/kernels/sigmas.hpp"
 #include "plumetrace/kernels/trajectory.hpp"
 #include "plumetrace/met/wind_field.hpp"
 
 namespace plumetrace {
 
+/// The wind-direction members: −kRotationMaxDeg .. +kRotationMaxDeg in kRotationStepDeg steps.
+std::vector<double> default_rotations_deg();
+
 struct OperatorOptions {
-  std::vector<double> rotations_deg{-20, -15, -10, -5, 0, 5, 10, 15, 20};  ///< ensemble members
-  double rotation_sigma_deg{12};     ///< members are weighted by a N(0, σ) prior on the direction error
+  std::vector<double> rotations_deg{default_rotations_deg()};  ///< ensemble members
+  double rotation_sigma_deg{tuning::kRotationSigmaDeg};  ///< members are weighted by a N(0, σ) prior on the direction error
   /// Stability-class uncertainty: every rotation is paired with each shift of the diagnosed
   /// Pasquill class (−1 = one class less stable), weighted by stability_weights.
-  std::vector<int> stability_shifts{0, -1, -2};
-  std::vector<double> stability_weights{0.4, 0.4, 0.2};
-  double within_member_deg{10};      ///< analytic broadening σ_dir inside a member, for hourly means
+  std::vector<int> stability_shifts{std::begin(tuning::kStabilityShifts), std::end(tuning::kStabilityShifts)};
+  std::vector<double> stability_weights{std::begin(tuning::kStabilityWeights), std::end(tuning::kStabilityWeights)};
+  double within_member_deg{tuning::kWithinMemberDeg};  ///< analytic broadening σ_dir inside a member, for hourly means
                                      ///< (scaled down at 10-minute and shorter samples...)
   double min_within_member_deg{0.0};  ///< ...to this (0: the members' 5° spacing is fine enough
                                       ///< for Briggs plumes beyond ~100 m; adding spread widens the
                                       ///< plume tails, which the log-space fit punishes)
-  double sub_sample_s{1200};         ///< one back-trajectory per this much averaging time (≤ 12)
-  double max_back_s{12 * 3600.0};    ///< never integrate further back than this
+  double sub_sample_s{tuning::kSubSampleS};  ///< one back-trajectory per this much averaging time (≤ 12)
+  double max_back_s{tuning::kMaxBackS};      ///< never integrate further back than this
   SigmaScheme scheme{SigmaScheme::BriggsRural};
   EpochSeconds emit_start{};
   EpochSeconds emit_end{};
@@ -60,8 +66,18 @@ class SourceReceptorOperator {
                          const OperatorOptions& options);
 
   /// Sensitivities of every observation to a unit source at (x, y) with release height h_m:
-  /// out[k] for ensemble member k. Thread-safe (const, no shared scratch).
-  void columns(double x_m, double y_m, double h_m, std::vector<SparseColumn>& out) const;
+  /// out[k] for ensemble member k. With `stack` (exit velocity, temperature and diameter known),
+  /// the release height is the stack's effective height: stack.height_m plus the Briggs rise at
+  /// each receptor's downwind distance, transport speed and stability (h_m is then unused).
+  /// Thread-safe (const, no shared scratch).
+  void columns(double x_m, double y_m, double h_m, std::vector<SparseColumn>& out,
+               const StackParams* stack = nullptr) const;
+
+  /// As columns(), for a source emitting only during [emit_start, emit_end] (smooth edges as
+  /// for the operator's own window). @pre emit_start < emit_end, inside the operator's window
+  /// (trajectories reach back only that far).
+  void columns_in_window(double x_m, double y_m, double h_m, EpochSeconds emit_start, EpochSeconds emit_end,
+                         std::vector<SparseColumn>& out, const StackParams* stack = nullptr) const;
 
   /// Prior weight of each ensemble member (sums to 1).
   [[nodiscard]] const std::vector<double>& member_weights() const noexcept { return member_weight_; }
@@ -85,7 +101,8 @@ class SourceReceptorOperator {
   };
   /// Plume contribution of a source at (sx, sy) to one sub-sample path, for every stability
   /// shift (best[s], s/m³).
-  void contribution(const Path& p, double sx, double sy, double h_m, double z_m, double* best) const noexcept;
+  void contribution(const Path& p, double sx, double sy, double h_m, const StackParams* stack, double z_m,
+                    EpochSeconds emit_start, EpochSeconds emit_end, double* best) const noexcept;
 
   const WindField* wind_;
   const ObservationSet* obs_;

@@ -44,8 +44,10 @@ TraceResult run_trace(const Case& c, const TraceRequest& request);
 /// (created when missing).
 void write_trace_outputs(const TraceResult& result, const std::filesystem::path& dir);
 
-/// The human-readable ranking table printed by `plumetrace trace` without --json.
-std::string format_ranking_table(const nlohmann::json& ranking);
+/// The human-readable ranking table printed by `plumetrace trace` without --json: the top 10
+/// candidates (every one with `all_rows`) and a line for the rest, rates in g/s with 3
+/// significant figures, the inferred release period, and the unlisted and no-release lines.
+std::string format_ranking_table(const nlohmann::json& ranking, bool all_rows = false);
 
 /// Ranking as GeoJSON: one Point feature per candidate and one for the unlisted peak.
 nlohmann::json ranking_geojson(const nlohmann::json& ranking);

@@ -1,0 +1,171 @@
+#pragma once
+/// @file tuning.hpp
+/// Every tuned number of the tracer's fusion, operator and inversion, named once, with its unit,
+/// its reason and where it was set. The option structs (FusionOptions, OperatorOptions,
+/// InversionOptions) take their defaults from here; the code takes no decisive bare literal.
+///
+/// "Development twins" below means `scripts/twin-experiments.sh` and `scripts/twin-eval.py`
+/// on development seeds (1–9999, never the acceptance seeds 900000+); docs/twins.md describes
+/// the simulators.
+
+namespace plumetrace::tuning {
+
+// ---------------------------------------------------------------------------------------------
+// Fusion: background and noise of each platform
+// ---------------------------------------------------------------------------------------------
+
+/// Low quantile of a series taken as its background (fraction). Stations near a source still
+/// spend most hours outside its plume; the 15th percentile is above the instrument floor and
+/// below the plume hours (set on the first development twins, 2026-10).
+inline constexpr double kBackgroundQuantile = 0.15;
+
+/// A platform's own series sets its background only with at least this many samples (values).
+/// Fewer samples cannot show what "outside the plume" looks like: a passive sampler or a
+/// field-campaign bag reports ONE value, which is its own 15th percentile. Below this the
+/// network's pooled low quantile of the same platform kind, or case.json `background`, is used
+/// (issue #7: a field campaign of one 10-minute mean per sampler put the release first in 1 of 53).
+inline constexpr int kMinOwnBackgroundSamples = 8;
+
+/// The pooled network quantile needs at least this many values from at least
+/// kMinBackgroundPlatforms platforms; otherwise the platform falls back to its own series.
+inline constexpr int kMinNetworkBackgroundSamples = 8;
+inline constexpr int kMinBackgroundPlatforms = 3;
+
+/// Robust spread: 1.4826 × MAD is σ for Gaussian data (Rousseeuw & Croux 1993).
+inline constexpr double kMadToSigma = 1.4826;
+
+/// Noise floor as a fraction of the background level: a 5 % calibration and drift error that a
+/// flat series (MAD 0) must not hide.
+inline constexpr double kNoiseFloorFractionOfBackground = 0.05;
+
+/// Mobile samples merge into segments that close after this long (s) or after two grid cells:
+/// fine enough to resolve a crossing of a 100 m plume at 10 m/s, coarse enough to average 1 Hz noise.
+inline constexpr double kMobileSegmentS = 90.0;
+
+// ---------------------------------------------------------------------------------------------
+// Operator: wind-direction and stability ensembles, back-trajectories
+// ---------------------------------------------------------------------------------------------
+
+/// Wind-direction members: rotations of the flow from −kRotationMaxDeg to +kRotationMaxDeg in
+/// kRotationStepDeg steps, weighted by a Gaussian prior of σ = kRotationSigmaDeg. Vector-mean
+/// hourly winds from one or two masts are off by 10–15° at the plume (Hanna et al. 1993 report
+/// σ ≈ 10–20° for single-mast direction error over 1–10 km).
+inline constexpr double kRotationMaxDeg = 20.0;
+inline constexpr double kRotationStepDeg = 5.0;
+inline constexpr double kRotationSigmaDeg = 12.0;
+
+/// Stability members: the diagnosed Pasquill class, one and two classes less stable, with these
+/// weights (Turner's method errs toward too stable at dusk and with broken cloud; twins 2026-10).
+inline constexpr int kStabilityShifts[] = {0, -1, -2};
+inline constexpr double kStabilityWeights[] = {0.4, 0.4, 0.2};
+
+/// Meander inside a member for hourly means (deg): the direction spread within the hour that
+/// the hourly vector mean does not show; ramped down to 0 at 10-minute samples.
+inline constexpr double kWithinMemberDeg = 10.0;
+
+/// One back-trajectory per this much averaging time of a fixed receptor (s), at most 12.
+inline constexpr double kSubSampleS = 1200.0;
+
+/// No back-trajectory runs longer than this (s): 12 h covers 40 km at 1 m/s.
+inline constexpr double kMaxBackS = 12 * 3600.0;
+
+/// Release-time blocks of the reported release profile (s): hourly, or shorter for short data
+/// (the data span over kMinProfileBlocks, at least kMinProfileBlockS).
+inline constexpr double kProfileBlockS = 3600.0;
+inline constexpr int kMinProfileBlocks = 6;
+inline constexpr double kMinProfileBlockS = 600.0;
+
+/// The inferred release period runs from the first to the last block whose profile rate is at
+/// least this fraction of the profile's peak.
+inline constexpr double kReleasePeriodFractionOfPeak = 0.1;
+
+/// Release profiles are computed for the candidates ranked this high, and any other whose
+/// probability reaches kProfileMinProbability (each profile costs one operator pass per block).
+inline constexpr int kProfileTopCandidates = 10;
+inline constexpr double kProfileMinProbability = 0.01;
+
+// ---------------------------------------------------------------------------------------------
+// Inversion: hypotheses, priors, likelihood
+// ---------------------------------------------------------------------------------------------
+
+/// Prior mass of each family of hypotheses (sums to 1). "No release": nothing beyond the usual
+/// (background and permitted emissions) — a bureau opens a trace when readings look unusual,
+/// so an incident is more likely than not, but "nothing happened" must be able to win.
+inline constexpr double kPriorSingle = 0.68;
+inline constexpr double kPriorPair = 0.13;
+inline constexpr double kPriorUnlisted = 0.09;
+inline constexpr double kPriorNoRelease = 0.10;
+
+/// Model error of the plume part (natural-log units): a factor of 2 (σ = ln 2 ≈ 0.7) is the
+/// usual skill of Gaussian models against tracer data (FAC2 ≈ 50–70 %, Hanna et al. 1993).
+inline constexpr double kSigmaModelLog = 0.7;
+
+/// Student-t degrees of freedom of the log residual: heavy tails for the occasional hour whose
+/// wind was simply wrong.
+inline constexpr double kStudentNu = 4.0;
+
+/// Weight of a mobile segment relative to a fixed-station mean: consecutive segments of one
+/// pass share their wind error.
+inline constexpr double kMobileWeight = 0.5;
+
+/// All log-likelihoods are multiplied by this (< 1): model errors are correlated between
+/// observations (one wrong hour shifts every mean at once), so each carries less information.
+inline constexpr double kTemper = 0.5;
+
+/// The noise term c of the log residual is at least this fraction of the background: keeps
+/// log(y + c) meaningful at concentrations near zero.
+inline constexpr double kLogOffsetFractionOfBackground = 0.2;
+
+/// Fluctuation intensity of a sample of averaging time T is √(kFluctuationTimeS / T), capped at 1:
+/// the median of a short sample is the plume mean / √(1 + i²) (log-normal fluctuations).
+inline constexpr double kFluctuationTimeS = 60.0;
+
+/// Rate grid (g/s): 1 µg/s (a tracer release a few metres from the samplers) to 100 kg/s (an
+/// industrial accident), log-spaced, 89 steps (×1.33 per step); the prior is log-uniform.
+inline constexpr double kRateMinGS = 1e-6;
+inline constexpr double kRateMaxGS = 1e5;
+inline constexpr int kRateSteps = 89;
+
+/// A release hypothesis is about a release the data could see: its log-uniform rate prior starts
+/// at the rate whose modelled plume reaches kDetectableNoiseMultiple noise levels at the
+/// candidate's best-placed observation (in its most favourable wind member). Rates below it are
+/// indistinguishable from "no release" and belong to that hypothesis.
+inline constexpr double kDetectableNoiseMultiple = 1.0;
+
+/// Rates whose plume is below this fraction of (background + c) change no likelihood term: skipped.
+inline constexpr double kNegligiblePlumeFraction = 1e-4;
+
+/// Wind-direction error is independent between blocks of this length (s): hourly for means of
+/// 10 minutes and longer, kShortDirectionBlockS for shorter samples (meander).
+inline constexpr double kDirectionBlockS = 3600.0;
+inline constexpr double kShortDirectionBlockS = 900.0;
+
+/// Two-culprit hypotheses are formed among the best this-many single candidates.
+inline constexpr int kPairTop = 6;
+
+/// Each pair member's rate is scored on its own grid around its single-source median:
+/// kPairRateLow … kPairRateHigh times it, kPairRateSteps log steps.
+inline constexpr double kPairRateLow = 1.0 / 30.0;
+inline constexpr double kPairRateHigh = 5.0;
+inline constexpr int kPairRateSteps = 21;
+
+/// A pair's probability is shared between its members by a logistic of their single-source
+/// evidence difference, kept within [kPairShareMin, 1 − kPairShareMin] so both keep a share.
+inline constexpr double kPairShareMin = 0.1;
+
+/// The unregistered-source search runs on blocks of the grid so that no side exceeds this many
+/// blocks; the best kUnlistedRefineBlocks blocks get a 3 × 3 quadrature.
+inline constexpr int kUnlistedMaxSide = 28;
+inline constexpr int kUnlistedRefineBlocks = 12;
+
+/// Release height assumed for an unregistered source (m): workshops' vents and low stacks.
+inline constexpr double kUnlistedHeightM = 10.0;
+
+/// A facility registered for other pollutants only keeps this fraction of its prior.
+inline constexpr double kOtherPollutantPriorFactor = 0.2;
+
+/// An observation is "explained" by a candidate when both its fitted plume and the data stand
+/// this many noise levels above background.
+inline constexpr double kExplainedNoiseMultiple = 2.0;
+
+}  // namespace plumetrace::tuning
