@@ -1,4 +1,4 @@
-// Tests for plume.hpp: Gaussian plume with ground/lid reflection, Briggs plume rise, batch kernel.
+// Tests for plume.hpp: Gaussian plume with ground/lid reflection, Briggs plume rise.
 
 #include "plumetrace/kernels/plume.hpp"
 
@@ -190,71 +190,6 @@ TEST(BriggsRise, MissingExitDataAndCalm) {
     EXPECT_TRUE(std::isfinite(calm));
     EXPECT_DOUBLE_EQ(calm, briggs_final_plume_rise_m(st, 0.5, s));
   }
-}
-
-// ---- batch kernel ---------------------------------------------------------------------------
-
-TEST(PlumeBatch, MatchesScalarReferenceAllSchemesClassesAndLids) {
-  std::mt19937_64 rng(42);
-  std::uniform_real_distribution<double> pos(-20000.0, 20000.0);
-  std::uniform_real_distribution<double> hz(0.0, 60.0);
-  const std::size_t n = 1000;  // not a multiple of the block: exercises the tail
-  std::vector<double> dx(n), dy(n), z(n), out(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const double scale = (i % 3 == 0) ? 0.01 : 1.0;  // many receptors close to the source
-    dx[i] = pos(rng) * scale;
-    dy[i] = pos(rng) * scale;
-    z[i] = hz(rng);
-  }
-  const double dir = 2.3;
-  const double sn = std::sin(dir), cs = std::cos(dir);
-  int nonzero = 0;
-  for (SigmaScheme sch : {SigmaScheme::Isc3Rural, SigmaScheme::BriggsRural, SigmaScheme::BriggsUrban}) {
-    for (Stability s : kAll) {
-      for (double zi : {0.0, 300.0, 1500.0}) {
-        plume_sensitivity_batch(dx.data(), dy.data(), z.data(), n, dir, 3.5, 40.0, sch, s, zi, out.data());
-        for (std::size_t i = 0; i < n; ++i) {
-          const double x = -(dx[i] * sn + dy[i] * cs);
-          const double y = dx[i] * cs - dy[i] * sn;
-          const double ref = gaussian_plume_g_m3(1.0, 3.5, x, y, z[i], 40.0, sch, s, zi);
-          if (ref < 1e-250) {
-            EXPECT_LE(std::abs(out[i]), 1e-250) << i;
-          } else {
-            EXPECT_LT(rel(out[i], ref), 5e-12) << "scheme " << static_cast<int>(sch) << " class "
-                                               << static_cast<int>(s) << " zi " << zi << " i " << i;
-            ++nonzero;
-          }
-        }
-      }
-    }
-  }
-  EXPECT_GT(nonzero, 10000);
-}
-
-TEST(PlumeBatch, WindDirectionConvention) {
-  // Wind FROM the west (270°) carries the plume east: receptor 1 km east gets the centreline value.
-  const double dx[] = {1000.0, -1000.0, 0.0};
-  const double dy[] = {0.0, 0.0, 1000.0};
-  const double z[] = {0.0, 0.0, 0.0};
-  double out[3];
-  plume_sensitivity_batch(dx, dy, z, 3, 1.5 * M_PI, 5.0, 0.0, SigmaScheme::Isc3Rural, Stability::D, 0.0, out);
-  const double centre = gaussian_plume_g_m3(1.0, 5.0, 1000.0, 0.0, 0.0, 0.0, SigmaScheme::Isc3Rural, Stability::D, 0.0);
-  EXPECT_LT(rel(out[0], centre), 1e-12);
-  EXPECT_EQ(out[1], 0.0);
-  EXPECT_EQ(out[2], 0.0);  // at x = 0 (crosswind of the source): zero
-}
-
-TEST(PlumeBatch, AcceptanceValueAndCalm) {
-  const double dx[] = {0.0};
-  const double dy[] = {-100.0};  // wind from the north: 100 m south is downwind
-  const double z[] = {0.0};
-  double out[1];
-  plume_sensitivity_batch(dx, dy, z, 1, 0.0, 5.0, 0.0, SigmaScheme::Isc3Rural, Stability::D, 0.0, out);
-  EXPECT_LT(rel(out[0], 1.669e-3), 5e-4);
-  double calm[1];
-  plume_sensitivity_batch(dx, dy, z, 1, 0.0, 0.0, 0.0, SigmaScheme::Isc3Rural, Stability::D, 0.0, calm);
-  EXPECT_LT(rel(calm[0], out[0] * 10.0), 1e-12);  // u clamped to 0.5 m/s
-  plume_sensitivity_batch(dx, dy, z, 0, 0.0, 5.0, 0.0, SigmaScheme::Isc3Rural, Stability::D, 0.0, out);  // n = 0: no-op
 }
 
 }  // namespace

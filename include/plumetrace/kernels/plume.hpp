@@ -34,23 +34,6 @@ double gaussian_plume_g_m3(double q_g_s, double u_m_s, double x_m, double y_m, d
 /// sum stops when a pair of images adds less than 1e-15 of the sum (at most |n| = 50).
 double vertical_factor_per_m(double z_m, double h_eff_m, double sigma_z_m, double mixing_height_m) noexcept;
 
-/// Source–receptor sensitivity of one source to many receptors (the inversion's hot loop):
-/// out_s_m3[i] = concentration per unit emission (s/m³, i.e. (g/m³)/(g/s)) at receptor i, whose
-/// position relative to the source is dx_m[i] (east), dy_m[i] (north), z_m[i] (height above
-/// ground), for a wind blowing FROM wind_dir_rad (meteorological: radians clockwise from north)
-/// at u_m_s (clamped to >= 0.5 m/s), effective source height h_eff_m, the given sigma scheme and
-/// class, and mixing height zi_m (<= 0 or inf: no lid). Same formula and conventions as
-/// gaussian_plume_g_m3 with q = 1; relative difference from it < 5e-12, typically 1e-15 (the
-/// kernel uses its own vectorisable exp/log/tan, accurate to a few ulp; the difference grows with
-/// the magnitude of the Gaussian exponent, ~1e-15 per unit); values below ~1e-250 s/m³ (Gaussian
-/// exponents below -600) are returned as exactly 0. Receptors upwind or exactly at the source
-/// (downwind distance <= 0) get 0. Arrays must not overlap out_s_m3. Thread-safe (no state).
-/// Speed: see bench/plume_bench.cpp and bench/RESULTS-kernels.md.
-void plume_sensitivity_batch(const double* dx_m, const double* dy_m, const double* z_m,
-                             std::size_t n, double wind_dir_rad, double u_m_s, double h_eff_m,
-                             SigmaScheme scheme, Stability s, double zi_m,
-                             double* out_s_m3) noexcept;
-
 /// Stack parameters for Briggs plume rise.
 struct StackParams {
   double height_m{};
