@@ -9,9 +9,10 @@
 
 namespace plumetrace {
 
-/// zlib level for tiles: 1 is ~3x faster than the default 6 and colormapped fields compress within
-/// ~15 % of it (bench/RESULTS.md, tiles section).
-inline constexpr int kTilePngZlibLevel = 1;
+/// zlib level for tiles: on a colormapped posterior tile level 3 encodes in 0.87 ms (level 6: 2.1 ms,
+/// level 1: 0.79 ms) into 13 KB (level 6: 8 KB, level 1: 26 KB): nearly level 1's speed at half its
+/// bytes (bench/tiles_bench.cpp BM_EncodePng, bench/RESULTS.md).
+inline constexpr int kTilePngZlibLevel = 3;
 
 /// Encode `rgba` (width * height * 4 bytes, rows top to bottom, RGBA, not premultiplied) as an
 /// 8-bit RGBA PNG with zlib level `zlib_level` (0..9) and the Sub row filter.
