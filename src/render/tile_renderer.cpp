@@ -106,6 +106,7 @@ struct TileRenderer::Worker {
   TransformationPtr from_mercator;
   std::vector<double> u, v;  ///< per tile pixel: full-resolution source pixel coordinates (NaN: none)
   std::array<double, kGridCells * kGridCells> cell_scale{};  ///< source px per tile px, per grid cell
+  std::array<bool, kGridCells * kGridCells> cell_exact{};    ///< cell transformed pixel by pixel
   std::vector<float> samples;
   std::vector<int> ok;
 };
@@ -210,6 +211,7 @@ struct TileRenderer::Shared {
         const int c = cj * kGridCells + ci;
         const double err = std::max(std::abs(cu[c] - 0.25 * (u00 + u10 + u01 + u11)), std::abs(cv[c] - 0.25 * (v00 + v10 + v01 + v11)));
         w.cell_scale[static_cast<std::size_t>(c)] = scale;
+        w.cell_exact[static_cast<std::size_t>(c)] = false;
         if (std::isfinite(scale) && err <= kMaxInterpolationErrorPx * std::max(1.0, scale)) {
           for (int r = 0; r < kGridStepPx; ++r) {
             const double fy = static_cast<double>(r) / kGridStepPx;
@@ -225,6 +227,7 @@ struct TileRenderer::Shared {
           continue;
         }
         // exact, pixel by pixel (a cell the grid does not describe well, or where PROJ failed)
+        w.cell_exact[static_cast<std::size_t>(c)] = true;
         std::vector<double> xs(kGridStepPx * kGridStepPx), ys(kGridStepPx * kGridStepPx);
         for (int r = 0; r < kGridStepPx; ++r)
           for (int q = 0; q < kGridStepPx; ++q) {
@@ -437,21 +440,44 @@ TileImage TileRenderer::render(const TileId& t, const TileStyle& style) const {
     }
   }
 
-  // the window: every tile pixel's footprint that meets the level
-  const auto scale_at = [&](std::size_t p) {
-    const double s = w.cell_scale[(p / kTileSizePx / kGridStepPx) * kGridCells + (p % kTileSizePx) / kGridStepPx];
+  // the window: every tile pixel's footprint that meets the level (an interpolated cell's pixels
+  // lie within the box of its four corner pixels)
+  const auto cell_pixel = [](int cell, int r, int q) {
+    return static_cast<std::size_t>(cell / kGridCells * kGridStepPx + r) * kTileSizePx + cell % kGridCells * kGridStepPx + q;
+  };
+  const auto scale_of = [&](int cell) {
+    const double s = w.cell_scale[static_cast<std::size_t>(cell)];
     return std::isfinite(s) ? s : finest;
   };
   double umin = std::numeric_limits<double>::infinity(), vmin = umin, umax = -umin, vmax = -umin;
-  for (std::size_t p = 0; p < static_cast<std::size_t>(kTilePixels); ++p) {
-    const double u = w.u[p] / fx, v = w.v[p] / fy;
-    if (!std::isfinite(u) || !std::isfinite(v)) continue;
-    const double half = 0.5 * std::max(1.0, scale_at(p) / fx) + 1.0;
-    if (u + half < 0 || v + half < 0 || u - half > level_w || v - half > level_h) continue;
-    umin = std::min(umin, u - half);
-    umax = std::max(umax, u + half);
-    vmin = std::min(vmin, v - half);
-    vmax = std::max(vmax, v + half);
+  for (int c = 0; c < kGridCells * kGridCells; ++c) {
+    const double half = 0.5 * std::max(1.0, scale_of(c) / fx) + 1.0;
+    double cu0 = std::numeric_limits<double>::infinity(), cv0 = cu0, cu1 = -cu0, cv1 = -cu0;
+    const auto include = [&](std::size_t p) {
+      const double u = w.u[p] / fx, v = w.v[p] / fy;
+      if (!std::isfinite(u) || !std::isfinite(v)) return;
+      cu0 = std::min(cu0, u - half);
+      cu1 = std::max(cu1, u + half);
+      cv0 = std::min(cv0, v - half);
+      cv1 = std::max(cv1, v + half);
+    };
+    if (w.cell_exact[static_cast<std::size_t>(c)]) {
+      for (int r = 0; r < kGridStepPx; ++r)
+        for (int q = 0; q < kGridStepPx; ++q) include(cell_pixel(c, r, q));
+    } else {
+      for (int r : {0, kGridStepPx - 1})
+        for (int q : {0, kGridStepPx - 1}) include(cell_pixel(c, r, q));
+    }
+    // the cell's box, clipped to the level
+    cu0 = std::max(cu0, 0.0);
+    cv0 = std::max(cv0, 0.0);
+    cu1 = std::min<double>(cu1, level_w);
+    cv1 = std::min<double>(cv1, level_h);
+    if (!(cu0 < cu1 && cv0 < cv1)) continue;
+    umin = std::min(umin, cu0);
+    umax = std::max(umax, cu1);
+    vmin = std::min(vmin, cv0);
+    vmax = std::max(vmax, cv1);
   }
   if (!(umin <= umax)) return img;
   Window win;
@@ -474,18 +500,22 @@ TileImage TileRenderer::render(const TileId& t, const TileStyle& style) const {
                      win.buf_height, GDT_Float32, 0, 0, &extra) != CE_None)
     throw Internal(shared_->path.string() + ": cannot read pixels: " + CPLGetLastErrorMsg());
 
-  for (std::size_t p = 0; p < static_cast<std::size_t>(kTilePixels); ++p) {
-    const double u = w.u[p], v = w.v[p];
-    if (!std::isfinite(u) || !std::isfinite(v)) continue;
-    const double bu = (u / fx - win.x0) * win.scale_x, bv = (v / fy - win.y0) * win.scale_y;
-    const double side = scale_at(p) / fx * win.scale_x;
-    float value = 0;
-    const bool ok = side <= 1.0 ? sample_bilinear(w.samples, win.buf_width, win.buf_height, nodata, bu, bv, value)
-                                : sample_area(w.samples, win.buf_width, win.buf_height, nodata, bu, bv, side, value);
-    if (!ok) continue;
-    const Rgba& c = colors[rescale.index(value)];
-    std::copy(c.begin(), c.end(), img.rgba.begin() + static_cast<std::ptrdiff_t>(p * 4));
-    img.any_opaque = img.any_opaque || c[3] != 0;
+  const double to_buf_x = win.scale_x / fx, to_buf_y = win.scale_y / fy;
+  for (int c = 0; c < kGridCells * kGridCells; ++c) {
+    const double side = scale_of(c) * to_buf_x;  // footprint side in buffer pixels
+    const bool zoomed_in = side <= 1.0;
+    for (int r = 0; r < kGridStepPx; ++r)
+      for (int q = 0; q < kGridStepPx; ++q) {
+        const std::size_t p = cell_pixel(c, r, q);
+        const double bu = w.u[p] * to_buf_x - win.x0 * win.scale_x, bv = w.v[p] * to_buf_y - win.y0 * win.scale_y;
+        float value = 0;
+        const bool ok = zoomed_in ? sample_bilinear(w.samples, win.buf_width, win.buf_height, nodata, bu, bv, value)
+                                  : sample_area(w.samples, win.buf_width, win.buf_height, nodata, bu, bv, side, value);
+        if (!ok) continue;  // also NaN coordinates: the comparisons in the samplers fail
+        const Rgba& color = colors[rescale.index(value)];
+        std::copy(color.begin(), color.end(), img.rgba.begin() + static_cast<std::ptrdiff_t>(p * 4));
+        img.any_opaque = img.any_opaque || color[3] != 0;
+      }
   }
   return img;
 }
