@@ -35,7 +35,10 @@ void read_from_string(png_structp png, png_bytep out, png_size_t length) {
 /// Largest side decode_png_rgba accepts (pixels): a bound on memory for an untrusted PNG.
 constexpr png_uint_32 kMaxDecodeSidePx = 16384;
 
-/// libpng reports errors by longjmp; warnings are dropped (never to stderr).
+/// libpng reports errors by longjmp to the caller's setjmp, which throws; nothing goes to stderr.
+/// (Every C++ object in a function that calls setjmp is constructed before it, so that the jump
+/// skips no destructor.)
+[[noreturn]] void quiet_error(png_structp png, png_const_charp) { png_longjmp(png, 1); }
 void quiet_warning(png_structp, png_const_charp) {}
 
 }  // namespace
@@ -43,7 +46,7 @@ void quiet_warning(png_structp, png_const_charp) {}
 std::string encode_png_rgba(const std::vector<std::uint8_t>& rgba, int width, int height, int zlib_level) {
   assert(width > 0 && height > 0 && zlib_level >= 0 && zlib_level <= 9);
   assert(rgba.size() == static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * 4);
-  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, quiet_warning);
+  png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, quiet_error, quiet_warning);
   if (png == nullptr) throw Internal("libpng: cannot create a write struct");
   png_infop info = png_create_info_struct(png);
   if (info == nullptr) {
@@ -74,7 +77,7 @@ std::string encode_png_rgba(const std::vector<std::uint8_t>& rgba, int width, in
 RgbaImage decode_png_rgba(const std::string& data) {
   if (data.size() < 8 || png_sig_cmp(reinterpret_cast<png_const_bytep>(data.data()), 0, 8) != 0)
     throw InvalidInput("not a PNG (bad signature)");
-  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, quiet_warning);
+  png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, nullptr, quiet_error, quiet_warning);
   if (png == nullptr) throw Internal("libpng: cannot create a read struct");
   png_infop info = png_create_info_struct(png);
   if (info == nullptr) {
@@ -83,6 +86,7 @@ RgbaImage decode_png_rgba(const std::string& data) {
   }
   RgbaImage img;
   ReadCursor cursor{&data, 0};
+  std::vector<png_bytep> rows;
   if (setjmp(png_jmpbuf(png))) {
     png_destroy_read_struct(&png, &info, nullptr);
     throw InvalidInput("unreadable PNG");
@@ -98,7 +102,7 @@ RgbaImage decode_png_rgba(const std::string& data) {
   img.width = static_cast<int>(png_get_image_width(png, info));
   img.height = static_cast<int>(png_get_image_height(png, info));
   img.rgba.resize(static_cast<std::size_t>(img.width) * img.height * 4);
-  std::vector<png_bytep> rows(static_cast<std::size_t>(img.height));
+  rows.resize(static_cast<std::size_t>(img.height));
   for (int r = 0; r < img.height; ++r) rows[static_cast<std::size_t>(r)] = img.rgba.data() + static_cast<std::size_t>(r) * img.width * 4;
   png_read_image(png, rows.data());
   png_read_end(png, nullptr);
