@@ -18,6 +18,7 @@
 #include "plumetrace/ingest/case.hpp"
 #include "plumetrace/outputs/inspect.hpp"
 #include "plumetrace/outputs/trace.hpp"
+#include "tiles_cmd.hpp"
 
 namespace {
 
@@ -32,6 +33,8 @@ constexpr const char* kUsage =
     "  inspect CASE_DIR [--json]\n"
     "        show what was read from a case folder: counts, time span, variables, extent,\n"
     "        analysis CRS and grid, jurisdictions touched, rejected rows\n"
+    "  tiles RASTER OUT_DIR [--zoom MIN-MAX] [--colormap-name NAME] [--rescale LO,HI]\n"
+    "        write an XYZ PNG tile pyramid and tilejson.json for static hosting\n"
     "  --version\n"
     "\n"
     "Run 'plumetrace COMMAND --help' for a command's options.\n";
@@ -152,6 +155,15 @@ int cmd_inspect(int argc, char** argv) {
   return 0;
 }
 
+int cmd_tiles(int argc, char** argv) {
+  const Args a = parse_args(argc, argv, 2, cli::kTilesOptions, {"--help"});
+  if (has_flag(a, "--help")) {
+    std::cout << cli::kTilesHelp;
+    return 0;
+  }
+  return cli::run_tiles(a.positional, a.options);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -175,6 +187,7 @@ int main(int argc, char** argv) {
     }
     if (cmd == "trace") return cmd_trace(argc, argv);
     if (cmd == "inspect") return cmd_inspect(argc, argv);
+    if (cmd == "tiles") return cmd_tiles(argc, argv);
     std::cerr << "plumetrace: unknown command '" << cmd << "'\n" << kUsage;
     return 2;
   } catch (const std::exception& e) {
