@@ -43,6 +43,10 @@ using namespace twin;
 namespace {
 
 constexpr int kLocalOffset_min = 480;  // +08:00
+constexpr double kAlarmStation_ug_m3 = 6.0;   // a release "seen" by a station period (~4 noise levels)
+constexpr double kAlarmCar_ug_m3 = 10.0;      // ... by a car sample
+constexpr int kMaxDraws = 60;                 // weather/network/route draws before giving up
+constexpr double kExplained_ug_m3 = 4.0;      // a receptor "affected" by a release (truth counties)
 constexpr const char* kKinds[] = {"single", "none", "unlisted", "pair", "border", "hotstack", "large", "field", "field-noreg"};
 
 struct Options {
@@ -300,7 +304,7 @@ Emitter release_of(Stream& r, P2 p, double z, double sigma0, double permitted, d
   e.z_m = z;
   e.sigma0_m = sigma0;
   e.permitted_g_s = permitted;
-  e.release_g_s = r.log_in(3, 30) * others_mean;
+  e.release_g_s = std::max(r.log_in(3, 30) * others_mean, 2 * permitted);
   e.on_s = on;
   e.off_s = on + r.in(1.0, 4.0) * 3600.0;
   e.ramp_s = r.in(180, 900);
@@ -412,20 +416,26 @@ void draw_following_route(Incident& in, Stream& r, double from, P2 source) {
   }
 }
 
-/// Culprit-only run: how many station periods and car samples see the release above what the
-/// noise would hide. Detectable: two station periods, or one and 20 car samples, or 60 samples.
+/// Culprit-only run: does the release raise an alarm? Two station periods at least 6 µg/m³
+/// (about four noise levels) above what the station would read without it, or one such period
+/// and 30 car samples 10 µg/m³ above theirs. Incidents are traced because something was seen: the simulator redraws the
+/// weather, network and route (never the culprit) until this holds.
 bool detectable(const Samples& s, std::size_t tag, bool stations_only) {
   int station_hits = 0, car_hits = 0;
   for (const auto& series : s.station_tag[tag])
-    for (const double c : series) station_hits += c >= 4.0 ? 1 : 0;
-  for (const double c : s.platform_tag[tag]) car_hits += c >= 8.0 ? 1 : 0;
+    for (const double c : series) station_hits += c >= kAlarmStation_ug_m3 ? 1 : 0;
+  for (const double c : s.platform_tag[tag]) car_hits += c >= kAlarmCar_ug_m3 ? 1 : 0;
   if (stations_only) return station_hits >= 2;
-  return station_hits >= 2 || (station_hits >= 1 && car_hits >= 20) || car_hits >= 60;
+  return station_hits >= 2 || (station_hits >= 1 && car_hits >= 30);
 }
 
-std::vector<Emitter> culprit_emitters(const Incident& in) {
+/// The culprits during their releases only: what detectability looks at.
+std::vector<Emitter> release_emitters(const Incident& in) {
   std::vector<Emitter> out;
-  for (const Culprit& c : in.culprits) out.push_back(c.emitter);
+  for (const Culprit& c : in.culprits) {
+    out.push_back(c.emitter);
+    out.back().release_only = true;
+  }
   return out;
 }
 
@@ -512,7 +522,9 @@ void build_regional(Incident& in) {
   // --- times: data from 16-22 h (60 %) or 05-09 h local, release 2.5-6 h after the start
   Stream times(o.seed, "times:" + kind);
   const auto day = plumetrace::days_from_civil(2021 + times.below(5), 1, 1) + times.below(365);
-  const double start_local_h = times.chance(0.6) ? 16 + times.below(7) : 5 + times.below(5);
+  // hot stacks reach the ground in daytime convection: their incidents start in the morning
+  const bool morning = kind == "hotstack" || !times.chance(0.6);
+  const double start_local_h = morning ? 5 + times.below(4) : 16 + times.below(7);
   in.data_start = static_cast<double>(day) * 86400.0 + start_local_h * 3600.0 - kLocalOffset_min * 60.0;
   const double onset = in.data_start + std::round(times.in(2.5, 6.0) * 60.0) * 60.0 + times.below(60);
 
@@ -541,11 +553,12 @@ void build_regional(Incident& in) {
     const int i = clear_facility();
     if (kind == "hotstack") {
       Facility& f = in.registry[static_cast<std::size_t>(i)];
-      f.registry_height_m = std::round(pick.in(30, 60));
+      // buoyancy flux ~5-40 m^4/s^3: a final rise of tens of metres, comparable to the stack
+      f.registry_height_m = std::round(pick.in(20, 45));
       f.true_height_m = f.registry_height_m * pick.in(0.5, 1.8);
-      f.exit_velocity_m_s = pick.in(12, 20);
-      f.exit_temp_k = pick.in(420, 480);
-      f.diameter_m = pick.in(1.5, 3.0);
+      f.exit_velocity_m_s = pick.in(8, 15);
+      f.exit_temp_k = pick.in(380, 450);
+      f.diameter_m = pick.in(0.8, 1.8);
     }
     registered_culprit(i, 0, onset);
   } else if (kind == "pair") {
@@ -612,7 +625,7 @@ void build_regional(Incident& in) {
   in.engine.start_s = in.data_start;
   in.engine.end_s = in.data_end;
   in.engine.spinup_s = 7200;
-  in.engine.dt_s = 60;
+  in.engine.dt_s = in.registry.size() > 400 ? 120 : 60;  // a county registry: half the steps
   in.engine.fine_s = 10;
   in.engine.coarse_s = in.registry.size() > 400 ? 900 : in.registry.size() > 100 ? 300 : 120;
   in.engine.period_s = 3600;
@@ -620,7 +633,7 @@ void build_regional(Incident& in) {
 
   // --- weather, stations and car: blind draws, redrawn until detectable
   const int tags = static_cast<int>(in.culprits.size());
-  for (int attempt = 0; attempt < 30; ++attempt) {
+  for (int attempt = 0; attempt < kMaxDraws; ++attempt) {
     in.redraws = attempt;
     Stream wx(o.seed, "weather:" + kind, static_cast<std::uint64_t>(attempt));
     const bool border = kind == "border";
@@ -631,7 +644,7 @@ void build_regional(Incident& in) {
     in.weather.lat_deg = in.lat0;
     in.weather.tabulate(in.data_start - in.engine.spinup_s, in.data_end);
     Stream net(o.seed, "network:" + kind, static_cast<std::uint64_t>(attempt));
-    draw_stations(in, net, 6 + net.below(7), in.receptor_county);
+    draw_stations(in, net, 8 + net.below(7), in.receptor_county);
     Stream road(o.seed, "route:" + kind, static_cast<std::uint64_t>(attempt));
     in.car_lag_s = 5 + road.below(16);
     in.car_tau_s = road.in(1.5, 4.0);
@@ -645,7 +658,7 @@ void build_regional(Incident& in) {
       draw_blind_route(in, road, car_from);
     }
     if (tags == 0) break;
-    const Samples s = run_puffs(culprit_emitters(in), tags, in.stations, in.station_z, in.intakes, in.weather, in.engine);
+    const Samples s = run_puffs(release_emitters(in), tags, in.stations, in.station_z, in.intakes, in.weather, in.engine);
     bool all = true;
     for (int k = 0; k < tags; ++k) all = all && detectable(s, static_cast<std::size_t>(k), border);
     if (o.verbose) std::cerr << "plumetrace-twin: draw " << attempt << (all ? " detectable\n" : " not detectable\n");
@@ -746,10 +759,9 @@ void build_field(Incident& in) {
       const double d = g.log_in(40, 400), b = g.in(0, 360);
       reg[k].p = {d * std::sin(b * kRad), d * std::cos(b * kRad)};
       reg[k].registry_height_m = std::round(g.in(0.5, 3.0) * 10) / 10;
-      reg[k].industry = "decoy";
     }
     reg[0].registry_height_m = 0.5;
-    reg[0].industry = "release";
+    for (Facility& f : reg) f.industry = "site";  // nothing in the registry tells the release apart
     const int at = g.below(7);
     std::swap(reg[0], reg[static_cast<std::size_t>(at)]);
     for (std::size_t k = 0; k < reg.size(); ++k) {
@@ -921,7 +933,7 @@ void write_case(const Incident& in, nlohmann::ordered_json& truth) {
     }
     for (std::size_t c = 0; c < in.culprits.size(); ++c)
       for (std::size_t i = 0; i < in.intakes.size(); i += 10)
-        if (in.samples.platform_tag[c][i] >= 8.0) car_hits[c].push_back(static_cast<int>(i));
+        if (in.samples.platform_tag[c][i] >= 2 * kExplained_ug_m3) car_hits[c].push_back(static_cast<int>(i));
   }
 
   // --- truth
@@ -944,12 +956,22 @@ void write_case(const Incident& in, nlohmann::ordered_json& truth) {
     };
     for (std::size_t i = 0; i < in.stations.size(); ++i)
       for (const double v : in.samples.station_tag[ci][i])
-        if (v >= 4.0) {
+        if (v >= kExplained_ug_m3) {
           add_affected(in.stations[i]);
           break;
         }
     for (const int i : car_hits[ci]) add_affected(in.intakes[static_cast<std::size_t>(i)].p);
     std::sort(affected.begin(), affected.end());
+    // how strongly the release shows: station periods and car samples above the detection levels
+    int station_hits = 0, car_samples = 0;
+    double station_peak = 0;
+    for (const auto& series : in.samples.station_tag[ci])
+      for (const double v : series) {
+        station_hits += v >= kAlarmStation_ug_m3 ? 1 : 0;
+        station_peak = std::max(station_peak, v);
+      }
+    if (!in.intakes.empty())
+      for (const double v : in.samples.platform_tag[ci]) car_samples += v >= kAlarmCar_ug_m3 ? 1 : 0;
     const bool cross = !code.empty() && std::any_of(affected.begin(), affected.end(), [&](const std::string& a) { return a != code; });
     nlohmann::ordered_json item{{"id", c.id},
                                 {"lon", pl.lon(c.emitter.p)},
@@ -963,7 +985,10 @@ void write_case(const Incident& in, nlohmann::ordered_json& truth) {
                                 {"release_height_m", c.emitter.z_m},
                                 {"hot_stack", c.emitter.exit_velocity_m_s > 0},
                                 {"affected_counties", affected},
-                                {"expected_cross_border", cross}};
+                                {"expected_cross_border", cross},
+                                {"station_periods_seen", station_hits},
+                                {"station_peak_ug_m3", station_peak},
+                                {"car_samples_seen", car_samples}};
     culprits.push_back(item);
     sources.push_back({{"id", c.id}, {"lon", item["lon"]}, {"lat", item["lat"]}, {"q_g_s", c.mean_release_g_s}, {"county", code},
                        {"county_name", name}, {"cross_border", cross}});

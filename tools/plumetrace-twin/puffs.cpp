@@ -8,37 +8,34 @@
 #include "puffs.hpp"
 
 #include <cstdint>
-#include <unordered_map>
 
 namespace twin {
 
 namespace {
 
-/// Fixed stations binned on a square grid so that a puff visits only the cells it reaches.
+/// Fixed stations binned on a square grid over the puff box, so that a puff visits only the
+/// cells it reaches.
 class StationBins {
  public:
-  StationBins(const std::vector<P2>& stations, double cell_m) : cell_(cell_m) {
-    for (std::size_t i = 0; i < stations.size(); ++i) bins_[key(cell(stations[i].x), cell(stations[i].y))].push_back(i);
+  StationBins(const std::vector<P2>& stations, double half_m, double cell_m)
+      : half_(half_m), cell_(cell_m), n_(static_cast<int>(std::ceil(2 * half_m / cell_m)) + 1) {
+    bins_.resize(static_cast<std::size_t>(n_ * n_));
+    for (std::size_t i = 0; i < stations.size(); ++i) bins_[index(cell(stations[i].x), cell(stations[i].y))].push_back(i);
   }
   template <class F>
   void visit(P2 c, double reach, F&& f) const {
-    const std::int64_t x0 = cell(c.x - reach), x1 = cell(c.x + reach), y0 = cell(c.y - reach), y1 = cell(c.y + reach);
-    if ((x1 - x0 + 1) * (y1 - y0 + 1) > static_cast<std::int64_t>(4 * bins_.size() + 4)) {
-      for (const auto& [k, list] : bins_)
-        for (const std::size_t i : list) f(i);
-      return;
-    }
-    for (std::int64_t gx = x0; gx <= x1; ++gx)
-      for (std::int64_t gy = y0; gy <= y1; ++gy)
-        if (const auto it = bins_.find(key(gx, gy)); it != bins_.end())
-          for (const std::size_t i : it->second) f(i);
+    const int x0 = cell(c.x - reach), x1 = cell(c.x + reach), y0 = cell(c.y - reach), y1 = cell(c.y + reach);
+    for (int gy = y0; gy <= y1; ++gy)
+      for (int gx = x0; gx <= x1; ++gx)
+        for (const std::size_t i : bins_[index(gx, gy)]) f(i);
   }
 
  private:
-  [[nodiscard]] std::int64_t cell(double v) const { return static_cast<std::int64_t>(std::floor(v / cell_)); }
-  static std::int64_t key(std::int64_t gx, std::int64_t gy) { return gx * 1000003 + gy; }
-  double cell_;
-  std::unordered_map<std::int64_t, std::vector<std::size_t>> bins_;
+  [[nodiscard]] int cell(double v) const { return std::clamp(static_cast<int>(std::floor((v + half_) / cell_)), 0, n_ - 1); }
+  [[nodiscard]] std::size_t index(int gx, int gy) const { return static_cast<std::size_t>(gy * n_ + gx); }
+  double half_, cell_;
+  int n_;
+  std::vector<std::vector<std::size_t>> bins_;
 };
 
 /// Advance a puff by dt through the wind and the turbulence of the moment (midpoint rule), then
@@ -81,7 +78,7 @@ Samples run_puffs(const std::vector<Emitter>& emitters, int ntag, const std::vec
   out.platform.assign(intakes.size(), 0.0);
   out.platform_tag.assign(static_cast<std::size_t>(ntag), out.platform);
   std::vector<int> visits(n_periods, 0);
-  const StationBins bins(stations, std::max(200.0, cfg.half_m / 8));
+  const StationBins bins(stations, cfg.half_m, std::max(100.0, cfg.half_m / 12));
   std::vector<Puff> puffs;
   const double dt = cfg.dt_s;
   const auto n_steps = static_cast<std::int64_t>(std::llround((cfg.end_s - cfg.start_s + cfg.spinup_s) / dt));
@@ -103,7 +100,7 @@ Samples run_puffs(const std::vector<Emitter>& emitters, int ntag, const std::vec
         const double t_rel = k * every + phase;
         if (t_rel >= tb) break;
         const double q = em.rate(t_rel);
-        if (q <= 0) continue;
+        if (q <= 0 || (em.release_only && em.excess(t_rel) <= 0)) continue;
         const double age = tb - t_rel;
         Puff f;
         f.p = em.p;

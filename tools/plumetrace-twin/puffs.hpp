@@ -136,6 +136,7 @@ struct Emitter {
   double wobble = 0.2, wobble_period_s = 1800, wobble_phase = 0;  // relative fluctuation of the release
   int tag = -1;                 // culprit index (release mass is tracked separately), -1 otherwise
   bool fine = false;            // release puffs at the fine interval (culprits)
+  bool release_only = false;    // puffs only while the rate exceeds the permitted one (detection runs)
 
   /// Emission rate (g/s) at t: the permitted rate (±10 % over 3 h), replaced by the release rate
   /// (with its own fluctuation) during the release window, with linear ramps at both ends.
