@@ -15,6 +15,10 @@ Windows (--windows, comma-separated, each incident traced once per mode): `given
 window: the release rounded out to whole hours), `none` (no --start/--end), `early` and `late`
 (the given window shifted 2 h earlier or later).
 
+Incidents whose release no instrument could see (truth.json `detectable: false`: the simulator
+found no weather, network and route, in 60 blind draws, under which the release raises an alarm)
+are traced but not scored unless --include-undetectable is given; their count is printed.
+
 Fields missing from a ranking (say `no_release` before it exists) count as probability 0, so the
 same harness scores today's tracer and the next one. Python 3 standard library only.
 """
@@ -202,16 +206,18 @@ def reliability(rows, bins=10):
     return table, (ece if len(p) else float("nan"))
 
 
-def summarise(rows):
+def summarise(rows, include_undetectable=False):
+    skipped = [r for r in rows if "error" not in r and not r["detectable"] and not include_undetectable]
+    rows = [r for r in rows if r not in skipped]
     ok = [r for r in rows if "error" not in r]
     kinds = [k for k in ALL_KINDS if any(r["kind"] == k for r in rows)]
     modes = sorted({r["mode"] for r in rows}, key=["given", "none", "early", "late"].index)
-    summary = {"incidents": len(rows), "failed": len(rows) - len(ok), "groups": []}
+    summary = {"incidents": len(rows), "failed": len(rows) - len(ok), "undetectable_skipped": len(skipped), "groups": []}
     for kind in kinds:
         for mode in modes:
             g = [r for r in ok if r["kind"] == kind and r["mode"] == mode]
             failed = sum(1 for r in rows if r["kind"] == kind and r["mode"] == mode and "error" in r)
-            if not g and not failed:
+            if not g and not failed and not any(r["kind"] == kind and r["mode"] == mode for r in skipped):
                 continue
             m = {"kind": kind, "mode": mode, "n": len(g), "failed": failed}
             ratios = [x for r in g for x in r["rate_ratio"]]
@@ -244,7 +250,8 @@ def summarise(rows):
             m["runtime_s_median"] = median([r["runtime_s"] for r in g])
             m["runtime_s_max"] = max((r["runtime_s"] for r in g), default=float("nan"))
             m["sim_s_max"] = max((r["sim_s"] for r in g), default=float("nan"))
-            m["undetectable"] = sum(1 for r in g if not r["detectable"])
+            m["undetectable"] = sum(1 for r in g if not r["detectable"])  # only with --include-undetectable
+            m["skipped_undetectable"] = sum(1 for r in skipped if r["kind"] == kind and r["mode"] == mode)
             summary["groups"].append(m)
     table, ece = reliability(ok)
     summary["reliability"] = table
@@ -256,15 +263,17 @@ def summarise(rows):
 
 def print_summary(summary, rows, out=sys.stdout):
     p = lambda *a: print(*a, file=out)
-    p(f"incidents traced: {summary['incidents']}, failed: {summary['failed']}")
+    p(f"incidents scored: {summary['incidents'] - summary['failed']}, failed: {summary['failed']}, "
+      f"skipped as undetectable: {summary['undetectable_skipped']}")
     for r in rows:
         if "error" in r:
             p(f"  FAILED {r['kind']} {r['seed']} {r['mode']}: {r['error']}")
     for m in summary["groups"]:
         p(f"\n[{m['kind']} / window {m['mode']}] n = {m['n']}" + (f", failed {m['failed']}" if m["failed"] else "")
-          + (f", undetectable {m['undetectable']}" if m["undetectable"] else ""))
+          + (f", undetectable {m['undetectable']}" if m["undetectable"] else "")
+          + (f" (skipped {m['skipped_undetectable']} undetectable)" if m["skipped_undetectable"] else ""))
         for key, value in m.items():
-            if key in ("kind", "mode", "n", "failed", "undetectable"):
+            if key in ("kind", "mode", "n", "failed", "undetectable", "skipped_undetectable"):
                 continue
             text = fmt_frac(value) if isinstance(value, tuple) else f"{value:.3g}"
             p(f"  {key:42} {text}")
@@ -291,6 +300,8 @@ def main():
     ap.add_argument("--keep", help="keep the incidents and rankings in this folder")
     ap.add_argument("--json", help="write the machine-readable summary (and every incident's score) here")
     ap.add_argument("--timeout", type=float, default=600, help="seconds per trace (default 600)")
+    ap.add_argument("--include-undetectable", action="store_true",
+                    help="also score incidents whose release no station or car could see (truth detectable: false)")
     ap.add_argument("--acceptance", action="store_true", help="allow acceptance seeds (>= 900000): run them once, at the end")
     args = ap.parse_args()
     kinds = [k for k in args.kinds.split(",") if k]
@@ -325,7 +336,7 @@ def main():
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
-    summary = summarise(rows)
+    summary = summarise(rows, args.include_undetectable)
     print_summary(summary, rows)
     if args.json:
         with open(args.json, "w") as f:

@@ -59,6 +59,7 @@ struct Options {
   std::string window = "given";  // given | none | early | late
   std::string county_a = "331122", county_b = "330784";  // border kind: culprit county, receptor county
   std::string pollutant = "so2";
+  double permitted_scale = 1.0;  // multiplies the permitted rates of the innocent (an ablation knob)
   bool self_check = false;
   bool verbose = false;
 };
@@ -73,6 +74,7 @@ constexpr const char* kHelp =
     "  --boundaries FILE     county GeoJSON (default <source>/data/zhejiang_counties.geojson)\n"
     "  --county-pair A,B     border kind: culprit county A, receptor county B (default 331122,330784)\n"
     "  --pollutant P         variable name (default so2)\n"
+    "  --permitted-scale X   multiply the innocent facilities' permitted rates (default 1; 0: silent)\n"
     "  --verbose             progress on standard error\n"
     "  --self-check          compare a puff train with the analytic steady plume and exit\n";
 
@@ -106,6 +108,7 @@ Options parse_options(int argc, char** argv) {
       {"--window", [&](const std::string& f) { o.window = value(f); }},
       {"--pollutant", [&](const std::string& f) { o.pollutant = value(f); }},
       {"--verbose", [&](const std::string&) { o.verbose = true; }},
+      {"--permitted-scale", [&](const std::string& f) { o.permitted_scale = number(value(f), f); }},
       {"--self-check", [&](const std::string&) { o.self_check = true; }},
       {"--county-pair", [&](const std::string& f) {
          const std::string v = value(f);
@@ -452,7 +455,7 @@ std::vector<Emitter> all_emitters(const Incident& in) {
     e.exit_velocity_m_s = f.exit_velocity_m_s;
     e.exit_temp_k = f.exit_temp_k;
     e.diameter_m = f.diameter_m;
-    e.permitted_g_s = f.permitted_g_s;
+    e.permitted_g_s = f.permitted_g_s * in.opt.permitted_scale;
     e.wobble_phase = std::fmod(f.p.x * 0.001 + f.p.y * 0.0007, 2 * kPi);
     out.push_back(e);
   }
