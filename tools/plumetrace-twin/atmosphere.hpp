@@ -240,12 +240,19 @@ inline double vertical_density(double z, double height, double sz, double lid) {
     }
     return k * sum;
   }
-  double sum = 1.0;
+  // cos(nθ) by the Chebyshev recurrence cos(nθ) = 2 cos θ cos((n−1)θ) − cos((n−2)θ)
+  const double a1 = kPi / lid, c_h = std::cos(a1 * height), c_z = std::cos(a1 * z);
+  double h_prev = 1, h_cur = c_h, z_prev = 1, z_cur = c_z, sum = 1.0;
   for (int n = 1; n < 40; ++n) {
-    const double a = n * kPi / lid;
+    const double a = n * a1;
     const double damp = std::exp(-0.5 * a * a * sz * sz);
     if (damp < 1e-7) break;
-    sum += 2.0 * damp * std::cos(a * height) * std::cos(a * z);
+    sum += 2.0 * damp * h_cur * z_cur;
+    const double h_next = 2 * c_h * h_cur - h_prev, z_next = 2 * c_z * z_cur - z_prev;
+    h_prev = h_cur;
+    h_cur = h_next;
+    z_prev = z_cur;
+    z_cur = z_next;
   }
   return std::max(0.0, sum / lid);
 }

@@ -18,13 +18,17 @@ namespace {
 class StationBins {
  public:
   StationBins(const std::vector<P2>& stations, double half_m, double cell_m)
-      : half_(half_m), cell_(cell_m), n_(static_cast<int>(std::ceil(2 * half_m / cell_m)) + 1) {
+      : half_(half_m), cell_(cell_m), n_(static_cast<int>(std::ceil(2 * half_m / cell_m)) + 1), count_(stations.size()) {
     bins_.resize(static_cast<std::size_t>(n_ * n_));
     for (std::size_t i = 0; i < stations.size(); ++i) bins_[index(cell(stations[i].x), cell(stations[i].y))].push_back(i);
   }
   template <class F>
   void visit(P2 c, double reach, F&& f) const {
     const int x0 = cell(c.x - reach), x1 = cell(c.x + reach), y0 = cell(c.y - reach), y1 = cell(c.y + reach);
+    if (static_cast<std::size_t>((x1 - x0 + 1) * (y1 - y0 + 1)) > count_) {  // a wide puff: every station
+      for (std::size_t i = 0; i < count_; ++i) f(i);
+      return;
+    }
     for (int gy = y0; gy <= y1; ++gy)
       for (int gx = x0; gx <= x1; ++gx)
         for (const std::size_t i : bins_[index(gx, gy)]) f(i);
@@ -35,6 +39,7 @@ class StationBins {
   [[nodiscard]] std::size_t index(int gx, int gy) const { return static_cast<std::size_t>(gy * n_ + gx); }
   double half_, cell_;
   int n_;
+  std::size_t count_;
   std::vector<std::vector<std::size_t>> bins_;
 };
 
@@ -92,7 +97,9 @@ Samples run_puffs(const std::vector<Emitter>& emitters, int ntag, const std::vec
     // releases: each puff is carried from its release instant to tb
     for (std::size_t e = 0; e < emitters.size(); ++e) {
       const Emitter& em = emitters[e];
-      const double every = em.fine ? cfg.fine_s : cfg.coarse_s;
+      // background emitters release at a fixed spacing along the wind (coarse_s at 2 m/s), so
+      // calm hours do not pile up puffs; each puff carries the mass of its interval
+      const double every = em.fine ? cfg.fine_s : cfg.coarse_s * std::max(1.0, 2.0 / std::max(speed_c, 0.2));
       // the release instants t_k = k * every + phase that fall in [ta, tb); phase staggers emitters
       const double phase = em.fine ? 0.0 : std::fmod(static_cast<double>(e) * 37.0, every);
       const double k0 = std::ceil((ta - phase) / every);
