@@ -983,6 +983,15 @@ void write_case(const Incident& in, nlohmann::ordered_json& truth) {
     if (!in.intakes.empty())
       for (const double v : in.samples.platform_tag[ci]) car_samples += v >= kAlarmCar_ug_m3 ? 1 : 0;
     const bool cross = !code.empty() && std::any_of(affected.begin(), affected.end(), [&](const std::string& a) { return a != code; });
+    // a hot stack's final rise at mid-release, in the wind at the stack top (what plume rise adds)
+    double final_rise_m = 0;
+    if (c.emitter.exit_velocity_m_s > 0 && !in.weather.table.empty()) {
+      const double mid = 0.5 * (c.emitter.on_s + c.emitter.off_s);
+      const Surface& sm = in.weather.surface(mid);
+      const P2 v = in.weather.wind(c.emitter.p, c.emitter.z_m, in.weather.centre_dir_from(mid), in.weather.centre_speed(mid), sm);
+      const double fb = buoyancy_flux(c.emitter.exit_velocity_m_s, c.emitter.exit_temp_k, c.emitter.diameter_m, sm.temp_k);
+      final_rise_m = plume_rise_m(fb, std::hypot(v.x, v.y), 1e9, sm);
+    }
     nlohmann::ordered_json item{{"id", c.id},
                                 {"lon", pl.lon(c.emitter.p)},
                                 {"lat", pl.lat(c.emitter.p)},
@@ -994,6 +1003,7 @@ void write_case(const Incident& in, nlohmann::ordered_json& truth) {
                                 {"registered", c.facility >= 0},
                                 {"release_height_m", c.emitter.z_m},
                                 {"hot_stack", c.emitter.exit_velocity_m_s > 0},
+                                {"final_rise_m", final_rise_m},
                                 {"affected_counties", affected},
                                 {"expected_cross_border", cross},
                                 {"station_periods_seen", station_hits},
