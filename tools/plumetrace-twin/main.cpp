@@ -927,7 +927,7 @@ void write_case(const Incident& in, nlohmann::ordered_json& truth) {
     std::ofstream f(case_dir / "traces" / "car_01.csv");
     f << "time,lon,lat," << o.pollutant << '\n';
     const double k = 1 - std::exp(-1.0 / in.car_tau_s);
-    double y = in.samples.platform[0];
+    double y = bg.at(in.intakes[0].t_s, in.data_start, span) + in.samples.platform[0];  // a warmed-up sensor
     std::vector<double> sensed(in.intakes.size());
     for (std::size_t i = 0; i < in.intakes.size(); ++i) {
       const double b = bg.at(in.intakes[i].t_s, in.data_start, span);
