@@ -420,17 +420,19 @@ void draw_following_route(Incident& in, Stream& r, double from, P2 source) {
   }
 }
 
-/// Culprit-only run: does the release raise an alarm? Two station periods at least 6 µg/m³
-/// (about four noise levels) above what the station would read without it, or one such period
-/// and 30 car samples 10 µg/m³ above theirs. Incidents are traced because something was seen: the simulator redraws the
-/// weather, network and route (never the culprit) until this holds.
+/// Culprit-only run: does the release raise an alarm, seen from more than one place? Two
+/// stations with a period at least 6 µg/m³ (about four noise levels) above what they would read
+/// without it, or one such station and 30 car samples 10 µg/m³ above theirs. Incidents are traced
+/// because something was seen, and a release that one station alone saw cannot be told from
+/// anything else on that station's wind line: the simulator redraws the weather, network and
+/// route (never the culprit) until this holds.
 bool detectable(const Samples& s, std::size_t tag, bool stations_only) {
-  int station_hits = 0, car_hits = 0;
+  int stations_seeing = 0, car_hits = 0;
   for (const auto& series : s.station_tag[tag])
-    for (const double c : series) station_hits += c >= kAlarmStation_ug_m3 ? 1 : 0;
+    stations_seeing += *std::max_element(series.begin(), series.end()) >= kAlarmStation_ug_m3 ? 1 : 0;
   for (const double c : s.platform_tag[tag]) car_hits += c >= kAlarmCar_ug_m3 ? 1 : 0;
-  if (stations_only) return station_hits >= 2;
-  return station_hits >= 2 || (station_hits >= 1 && car_hits >= 30);
+  if (stations_only) return stations_seeing >= 2;
+  return stations_seeing >= 2 || (stations_seeing >= 1 && car_hits >= 30);
 }
 
 /// The culprits during their releases only: what detectability looks at.
