@@ -5,7 +5,7 @@ kind and the calibration of the top hypothesis's probability). See docs/twins.md
 
 Usage:
   scripts/twin-eval.py [--kinds single,none,...] [--seeds 1-6] [--windows given] [--jobs 1]
-                       [--tracer PATH] [--sim PATH] [--keep DIR] [--json OUT] [--timeout S]
+                       [--tracer PATH] [--sim PATH] [--sim-args "..."] [--keep DIR] [--json OUT] [--timeout S]
 
 Seeds: 1-9999 are development seeds (tune on these). Seeds 900000 and above are ACCEPTANCE seeds:
 run them once, at the very end, with the model frozen, and report what they give; they are refused
@@ -160,7 +160,8 @@ def run_one(task, args, work):
     inc = os.path.join(work, f"{kind}-{seed}")
     results = []
     t0 = time.time()
-    sim = subprocess.run([args.sim, "--kind", kind, "--seed", str(seed), "--out", inc], capture_output=True, text=True)
+    sim = subprocess.run([args.sim, "--kind", kind, "--seed", str(seed), "--out", inc] + args.sim_args.split(),
+                         capture_output=True, text=True)
     sim_s = time.time() - t0
     if sim.returncode != 0:
         return [{"kind": kind, "seed": seed, "mode": m, "error": "simulator: " + sim.stderr.strip()[:300]} for m in modes]
@@ -319,6 +320,7 @@ def main():
     ap.add_argument("--sim", default=os.path.join(ROOT, "build", "release", "plumetrace-twin"))
     ap.add_argument("--keep", help="keep the incidents and rankings in this folder")
     ap.add_argument("--json", help="write the machine-readable summary (and every incident's score) here")
+    ap.add_argument("--sim-args", default="", help='extra simulator options for every incident, e.g. "--permitted-scale 0 --no-car"')
     ap.add_argument("--timeout", type=float, default=600, help="seconds per trace (default 600)")
     ap.add_argument("--include-undetectable", action="store_true",
                     help="also score incidents whose release no station or car could see (truth detectable: false)")

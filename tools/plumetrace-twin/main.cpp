@@ -46,6 +46,7 @@ constexpr int kLocalOffset_min = 480;  // +08:00
 constexpr double kAlarmStation_ug_m3 = 6.0;   // a release "seen" by a station period (~4 noise levels)
 constexpr double kAlarmCar_ug_m3 = 10.0;      // ... by a car sample
 constexpr int kDenseRegistry = 100;          // above this, permitted rates shrink (see build_regional)
+constexpr double kSiting_m = 300.0;           // an ambient station's distance from any facility
 constexpr int kMaxDraws = 60;                 // weather/network/route draws before giving up
 constexpr double kExplained_ug_m3 = 4.0;      // a receptor "affected" by a release (truth counties)
 constexpr const char* kKinds[] = {"single", "none", "unlisted", "pair", "border", "hotstack", "large", "field", "field-noreg"};
@@ -328,7 +329,7 @@ double mean_release(const Emitter& e) {
 }
 
 /// Stations at town-like points: 4-8 towns anywhere in the domain, stations scattered ~700 m
-/// around them, 600 m apart at least. Drawn without any knowledge of the culprits; `county` >= 0
+/// around them, 600 m apart at least and 300 m from any facility. Drawn without any knowledge of the culprits; `county` >= 0
 /// keeps them clearly inside that county (border kind).
 void draw_stations(Incident& in, Stream& r, int n, int county) {
   std::vector<P2> towns(static_cast<std::size_t>(4 + r.below(5)));
@@ -342,7 +343,8 @@ void draw_stations(Incident& in, Stream& r, int n, int county) {
     if (county >= 0 && in.counties->clear_at(p, 250) != county) continue;
     bool apart = true;
     for (const P2& q : in.stations) apart = apart && distance(p, q) > 600;
-    for (const Facility& f : in.registry) apart = apart && distance(p, f.p) > 80;
+    // ambient stations are sited away from local sources (kSiting_m from any facility)
+    for (const Facility& f : in.registry) apart = apart && distance(p, f.p) > kSiting_m;
     if (!apart) continue;
     in.stations.push_back(p);
     in.station_z.push_back(std::round(r.in(3, 12)));
