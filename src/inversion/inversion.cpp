@@ -427,7 +427,26 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   for (const auto& c : candidates) prior_sum += std::max(c.prior, 0.0);
   if (prior_sum <= 0) prior_sum = 1;
 
-  // 2. unregistered source: blocks of the analysis grid
+  // 2. unregistered source: blocks of the analysis grid. Its release height is unknown: the
+  // evidence is averaged over kUnlistedHeightsM (weights kUnlistedHeightWeights) at every stage
+  // (block search, quadrature, peak refinement), so that registry and grid are scored alike.
+  auto score_unlisted = [&](double x, double y, SiteScore& out, std::size_t q_stride) {
+    constexpr std::size_t nh = std::size(tuning::kUnlistedHeightsM);
+    SiteScore part;
+    out = SiteScore{};
+    out.log_q.assign(nq, kNegInf);
+    double lm = kNegInf;
+    for (std::size_t k = 0; k < nh; ++k) {
+      const double h = o.unlisted_height_m > 0 ? o.unlisted_height_m * tuning::kUnlistedHeightsM[k] / tuning::kUnlistedHeightM
+                                               : tuning::kUnlistedHeightsM[k];
+      score_site(op, sc, x, y, h, part, false, q_stride);
+      const double lw = std::log(tuning::kUnlistedHeightWeights[k]);
+      lm = log_add(lm, lw + part.log_marginal);
+      for (std::size_t i = 0; i < nq; ++i) out.log_q[i] = log_add(out.log_q[i], lw + part.log_q[i]);
+      out.q_detect = std::min(out.q_detect, part.q_detect);
+    }
+    out.log_marginal = lm;
+  };
   const int st = std::max(1, static_cast<int>(std::ceil(static_cast<double>(std::max(grid.rows, grid.cols)) /
                                                         std::max(o.grid_max_side, 1))));
   const int brows = (grid.rows + st - 1) / st, bcols = (grid.cols + st - 1) / st;
@@ -440,7 +459,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
     const double x = grid.x0_m + (cc + 0.5) * grid.cell_m;
     const double y = grid.y1_m - (cr + 0.5) * grid.cell_m;
     SiteScore s;
-    score_site(op, sc, x, y, o.unlisted_height_m, s, false, 4);
+    score_unlisted(x, y, s, 4);
     block_lm[b] = s.log_marginal;
   });
   res.hypotheses += nb;
@@ -461,8 +480,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
       const double r = std::min(r0 + (static_cast<double>(i % 9 / 3) + 0.5) * st / 3.0, grid.rows - 0.5) - 0.5;
       const double c = std::min(c0 + (static_cast<double>(i % 3) + 0.5) * st / 3.0, grid.cols - 0.5) - 0.5;
       SiteScore s;
-      score_site(op, sc, grid.x0_m + (c + 0.5) * grid.cell_m, grid.y1_m - (r + 0.5) * grid.cell_m,
-                 o.unlisted_height_m, s, false, 4);
+      score_unlisted(grid.x0_m + (c + 0.5) * grid.cell_m, grid.y1_m - (r + 0.5) * grid.cell_m, s, 4);
       sub[i] = s.log_marginal;
     });
     for (std::size_t k = 0; k < k_top; ++k)
@@ -715,8 +733,8 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
         }
       std::vector<SiteScore> fine(pts.size());
       parallel_for(pts.size(), threads, [&](std::size_t i) {
-        score_site(op, sc, grid.x0_m + (pts[i].second + 0.5) * grid.cell_m,
-                   grid.y1_m - (pts[i].first + 0.5) * grid.cell_m, o.unlisted_height_m, fine[i], false);
+        score_unlisted(grid.x0_m + (pts[i].second + 0.5) * grid.cell_m,
+                       grid.y1_m - (pts[i].first + 0.5) * grid.cell_m, fine[i], 1);
       });
       res.hypotheses += fine.size();
       for (std::size_t i = 0; i < fine.size(); ++i)

@@ -45,7 +45,9 @@ struct InversionOptions {
   int q_steps{tuning::kRateSteps};
   int pair_top{tuning::kPairTop};                   ///< pairs are formed among the top-N single candidates
   int grid_max_side{tuning::kUnlistedMaxSide};      ///< the unlisted search runs on blocks so no side exceeds this
-  double unlisted_height_m{tuning::kUnlistedHeightM};  ///< release height assumed for an unregistered source
+  /// reference release height of an unregistered source: the evidence is averaged over
+  /// kUnlistedHeightsM scaled by unlisted_height_m / kUnlistedHeightM
+  double unlisted_height_m{tuning::kUnlistedHeightM};
   double to_case_units{1e6};                        ///< observation units per g/m³ (1e6 for µg/m³)
   double direction_block_s{tuning::kDirectionBlockS};  ///< the wind-direction error is independent between blocks this long
   double short_direction_block_s{tuning::kShortDirectionBlockS};  ///< ...and this long for samples shorter than 10 minutes
