@@ -16,6 +16,7 @@
 #include "plumetrace/outputs/trace.hpp"
 #include "plumetrace/pipeline/init.hpp"
 #include "plumetrace/pipeline/trace_job.hpp"
+#include "serve_cmd.hpp"
 #include "tiles_cmd.hpp"
 
 namespace {
@@ -33,6 +34,8 @@ constexpr const char* kUsage =
     "        analysis CRS and grid, jurisdictions touched, rejected rows\n"
     "  tiles RASTER OUT_DIR [--zoom MIN-MAX] [--colormap-name NAME] [--rescale LO,HI]\n"
     "        write an XYZ PNG tile pyramid and tilejson.json for static hosting\n"
+    "  serve [--data DIR] [--listen HOST:PORT] [--store URL] [--cors ORIGIN]\n"
+    "        the HTTP service: case uploads, trace jobs, map tiles (docs/http.md)\n"
     "  --version\n"
     "\n"
     "Run 'plumetrace COMMAND --help' for a command's options.\n";
@@ -163,6 +166,15 @@ int cmd_tiles(int argc, char** argv) {
   return cli::run_tiles(a.positional, a.options);
 }
 
+int cmd_serve(int argc, char** argv) {
+  const Args a = parse_args(argc, argv, 2, cli::kServeOptions, {"--help"});
+  if (has_flag(a, "--help")) {
+    std::cout << cli::kServeHelp;
+    return 0;
+  }
+  return cli::run_serve(a.positional, a.options);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -184,6 +196,7 @@ int main(int argc, char** argv) {
     if (cmd == "trace") return cmd_trace(argc, argv);
     if (cmd == "inspect") return cmd_inspect(argc, argv);
     if (cmd == "tiles") return cmd_tiles(argc, argv);
+    if (cmd == "serve") return cmd_serve(argc, argv);
     std::cerr << "plumetrace: unknown command '" << cmd << "'\n" << kUsage;
     return 2;
   } catch (const std::exception& e) {
