@@ -71,7 +71,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_header(beast::error_code ec) {
     if (ec == http::error::header_limit) return fail(431, "the request headers exceed " + std::to_string(sh_.opt.header_limit_bytes) + " bytes");
-    if (ec == beast::error::timeout) return fail(408, "the request did not arrive in time");
+    if (ec == beast::error::timeout) return close();  // Beast closed the socket: nothing can be answered
     if (ec == http::error::end_of_stream || ec == net::error::eof || ec == net::error::connection_reset) return close();
     if (ec) return fail(400, "malformed HTTP request: " + ec.message());
     const auto& h = parser_->get();
@@ -98,8 +98,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_request(beast::error_code ec) {
     if (ec == http::error::body_limit) return fail(413, "the body exceeds this route's limit");
-    if (ec == beast::error::timeout) return fail(408, "the request body did not arrive in time");
-    if (ec) return close();
+    if (ec) return close();  // timeout (the socket is closed already), reset, malformed body
     stream_.expires_never();
     auto req = std::make_shared<Request>(parser_->release());
     auto self = shared_from_this();
