@@ -14,6 +14,7 @@ packages=(
   libfast-float-dev
   libpng-dev
   libsqlite3-dev
+  libssl-dev
   libgtest-dev libgmock-dev
   libbenchmark-dev
   python3 python3-numpy

@@ -1,10 +1,6 @@
 // plumetrace — the command-line shell over the library (CONTRACT.md §2).
 // Exit status: 0 success, 2 bad input (one-line reason on stderr), 3 unavailable, 1 internal error.
 
-#include <cpl_conv.h>
-#include <cpl_error.h>
-#include <gdal.h>
-
 #include <cstring>
 #include <exception>
 #include <filesystem>
@@ -18,6 +14,9 @@
 #include "plumetrace/ingest/case.hpp"
 #include "plumetrace/outputs/inspect.hpp"
 #include "plumetrace/outputs/trace.hpp"
+#include "plumetrace/pipeline/init.hpp"
+#include "plumetrace/pipeline/trace_job.hpp"
+#include "serve_cmd.hpp"
 #include "tiles_cmd.hpp"
 
 namespace {
@@ -35,6 +34,8 @@ constexpr const char* kUsage =
     "        analysis CRS and grid, jurisdictions touched, rejected rows\n"
     "  tiles RASTER OUT_DIR [--zoom MIN-MAX] [--colormap-name NAME] [--rescale LO,HI]\n"
     "        write an XYZ PNG tile pyramid and tilejson.json for static hosting\n"
+    "  serve [--data DIR] [--listen HOST:PORT] [--store URL] [--cors ORIGIN]\n"
+    "        the HTTP service: case uploads, trace jobs, map tiles (docs/http.md)\n"
     "  --version\n"
     "\n"
     "Run 'plumetrace COMMAND --help' for a command's options.\n";
@@ -119,10 +120,11 @@ int cmd_trace(int argc, char** argv) {
   const Case c = load_case(a.positional[0]);
   const bool json_out = has_flag(a, "--json");
   if (!json_out) print_diagnostics_summary(c);
-  TraceRequest r;
+  pipeline::TraceJobRequest r;
+  r.case_dir = a.positional[0];
   if (auto it = a.options.find("--pollutant"); it != a.options.end()) r.pollutant = it->second;
-  if (auto it = a.options.find("--start"); it != a.options.end()) r.start = it->second;
-  if (auto it = a.options.find("--end"); it != a.options.end()) r.end = it->second;
+  if (auto it = a.options.find("--start"); it != a.options.end()) r.start = pipeline::parse_request_time(it->second);
+  if (auto it = a.options.find("--end"); it != a.options.end()) r.end = pipeline::parse_request_time(it->second);
   if (auto it = a.options.find("--threads"); it != a.options.end()) {
     try {
       r.threads = std::stoi(it->second);
@@ -130,7 +132,7 @@ int cmd_trace(int argc, char** argv) {
       throw InvalidInput("--threads needs a number, got '" + it->second + "'");
     }
   }
-  const TraceResult res = run_trace(c, r);
+  const TraceResult res = pipeline::run_trace_job(c, r);
   if (auto it = a.options.find("--out"); it != a.options.end()) write_trace_outputs(res, it->second);
   if (json_out)
     std::cout << res.ranking.dump(2) << "\n";
@@ -164,13 +166,19 @@ int cmd_tiles(int argc, char** argv) {
   return cli::run_tiles(a.positional, a.options);
 }
 
+int cmd_serve(int argc, char** argv) {
+  const Args a = parse_args(argc, argv, 2, cli::kServeOptions, {"--help"});
+  if (has_flag(a, "--help")) {
+    std::cout << cli::kServeHelp;
+    return 0;
+  }
+  return cli::run_serve(a.positional, a.options);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  // GDAL: no directory listing on open, no messages on stderr from the library itself.
-  CPLSetConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
-  CPLSetErrorHandler(CPLQuietErrorHandler);
-  GDALAllRegister();
+  pipeline::init();
   if (argc < 2) {
     std::cerr << kUsage;
     return 2;
@@ -188,6 +196,7 @@ int main(int argc, char** argv) {
     if (cmd == "trace") return cmd_trace(argc, argv);
     if (cmd == "inspect") return cmd_inspect(argc, argv);
     if (cmd == "tiles") return cmd_tiles(argc, argv);
+    if (cmd == "serve") return cmd_serve(argc, argv);
     std::cerr << "plumetrace: unknown command '" << cmd << "'\n" << kUsage;
     return 2;
   } catch (const std::exception& e) {

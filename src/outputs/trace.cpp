@@ -68,6 +68,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     const auto now = std::chrono::steady_clock::now();
     timings[phase] = round_to(std::chrono::duration<double>(now - t_phase).count(), 3);
     t_phase = now;
+    if (request.on_phase) request.on_phase(phase);
   };
   const std::string pollutant = lower(request.pollutant.empty() ? c.settings.pollutant : request.pollutant);
   if (pollutant.empty())

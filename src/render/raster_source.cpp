@@ -6,9 +6,9 @@
 
 #include <algorithm>
 #include <cctype>
-#include <mutex>
 
 #include "plumetrace/core/error.hpp"
+#include "plumetrace/pipeline/init.hpp"
 
 namespace plumetrace {
 
@@ -64,8 +64,7 @@ std::filesystem::path checked_raster_path(const std::filesystem::path& file) {
 
 GdalDatasetPtr open_raster_checked(const std::filesystem::path& file, const RasterLimits& limits) {
   const std::filesystem::path path = checked_raster_path(file);
-  static std::once_flag registered;
-  std::call_once(registered, [] { GDALAllRegister(); });
+  pipeline::init();
   std::vector<const char*> drivers;
   for (const auto& d : allowed_raster_drivers()) drivers.push_back(d.c_str());
   drivers.push_back(nullptr);

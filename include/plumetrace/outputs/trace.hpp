@@ -5,8 +5,10 @@
 /// operator -> inversion -> jurisdictions -> ranking document + rasters.
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -25,6 +27,9 @@ struct TraceRequest {
   int footprint_particles{200};    ///< particles per footprint receptor
   OperatorOptions op;              ///< emit_start/emit_end are set from start/end
   InversionOptions inv;            ///< to_case_units is set from the case units
+  /// Called after each phase with its name (the keys of diagnostics.timings_s); may throw to
+  /// abandon the run (the pipeline's cancellation). Empty = not called.
+  std::function<void(std::string_view phase)> on_phase;
 };
 
 struct TraceResult {

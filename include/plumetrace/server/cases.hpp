@@ -1,0 +1,55 @@
+#pragma once
+/// @file cases.hpp
+/// Case folders kept by the service: which names a client may use, live readings in and out,
+/// and a case folder written out for the pipeline.
+
+#include <cstddef>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "plumetrace/core/diagnostics.hpp"
+#include "plumetrace/server/store.hpp"
+
+namespace plumetrace::server {
+
+/// A case name: 1 to 64 of [A-Za-z0-9_-], not starting with '-'.
+[[nodiscard]] bool valid_case_name(std::string_view name) noexcept;
+
+/// A case file path from CONTRACT §1's allow-list: `case.json`, `sources.(csv|geojson|gpkg)`,
+/// `stations.csv`, `readings.csv`, `paths.csv`, `cems.csv`, `power.csv`, `mandates.csv`,
+/// `boundaries.(geojson|gpkg|json)`, `traces/NAME.(csv|gpx|geojson|gpkg)`,
+/// `imagery/NAME.(tif|tiff|png|jpg|jpeg|json)`, `met/NAME.(grib|grib2|grb|grb2|nc|tif|tiff|json)`,
+/// with NAME 1 to 64 of [A-Za-z0-9_.-], not starting with '.', no "..".
+[[nodiscard]] bool valid_case_path(std::string_view path) noexcept;
+
+/// The bytes of the stored blob `sha256`. @throws Unavailable when it cannot be read.
+[[nodiscard]] std::string read_blob(const Store& store, const std::string& sha256);
+
+/// What an append of readings did.
+struct ReadingsReport {
+  std::size_t valid{};              ///< rows that passed validation (duplicates within the body once)
+  std::size_t added{};              ///< of those, rows new to the store
+  std::vector<Rejection> rejected;  ///< bad rows: line (1-based, in the body) and reason
+};
+
+/// Validate a readings CSV body (readings.csv's format) with the project's reader against the
+/// case's stored stations.csv and case.json time zone, store the valid rows once each
+/// (idempotent on station, time, variable) and report.
+/// @throws InvalidInput when the body has no usable header; UnusableData when case.json is broken.
+[[nodiscard]] ReadingsReport append_readings_csv(Store& store, const std::string& case_name, std::string body);
+
+/// Every stored reading of the case as readings.csv text (header `station_id,time,variable,
+/// value,unit,period`), each once; times in the case's time zone; values in shortest round-trip
+/// form, so that reading the text back gives the same numbers.
+[[nodiscard]] std::string readings_csv(Store& store, const std::string& case_name);
+
+/// Write the case as a folder at `dir` (created; emptied first) for the pipeline: every stored
+/// file under its case path (hard link to the blob, copy when linking fails), readings.csv from the
+/// stored readings, and case.json with a `boundaries.file` that names no stored file removed (so
+/// that a path outside the case is never followed; `boundaries.*` in the case is used instead).
+/// @throws NotFound when the case does not exist; Unavailable when the disk refuses.
+void materialize_case(Store& store, const std::string& case_name, const std::filesystem::path& dir);
+
+}  // namespace plumetrace::server

@@ -1,0 +1,71 @@
+#pragma once
+/// @file job_runner.hpp
+/// Runs the service's jobs (OGC API – Processes) on their own threads, off the network and
+/// request threads: each job's state, progress and result live in the Store, so they survive a
+/// restart (resume() queues again what was accepted or running).
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "plumetrace/pipeline/trace_job.hpp"
+#include "plumetrace/server/store.hpp"
+#include "plumetrace/server/worker_pool.hpp"
+
+namespace plumetrace::server {
+
+class JobRunner {
+ public:
+  /// Called once with the job's final record (successful, failed or dismissed).
+  using Done = std::function<void(const JobRecord&)>;
+
+  /// `job_threads` jobs at once (>= 1), each using `kernel_threads` threads (0 = all cores).
+  JobRunner(Store& store, int job_threads, int kernel_threads);
+  /// Cancels running jobs without recording an end (they are queued again on the next start).
+  ~JobRunner();
+  JobRunner(const JobRunner&) = delete;
+  JobRunner& operator=(const JobRunner&) = delete;
+
+  /// Check a trace execution's `inputs` (`case` required and existing; `pollutant`, `start`, `end`
+  /// optional strings; times ISO 8601), record an accepted job and queue it.
+  /// @throws InvalidInput for bad inputs; NotFound for an unknown case; Unavailable when the queue is full.
+  [[nodiscard]] JobRecord submit_trace(const nlohmann::json& inputs);
+
+  /// Queue the jobs a previous run left accepted or running. Call once, at start.
+  void resume();
+
+  /// Call `done` with the job's final record once it has finished (at once when it already has).
+  /// @throws NotFound for an unknown job.
+  void when_finished(const std::string& id, Done done);
+
+  /// Dismiss a job: cancel it when running, record it dismissed, delete its outputs.
+  /// @throws NotFound for an unknown job.
+  [[nodiscard]] JobRecord dismiss(const std::string& id);
+
+  /// The folder of a job's output files (posterior.tif, ...).
+  [[nodiscard]] std::filesystem::path output_dir(const std::string& id) const;
+
+ private:
+  void queue(const std::string& id);
+  void run(const std::string& id);
+  void notify(const std::string& id);
+
+  Store& store_;
+  int kernel_threads_;
+  std::mutex mu_;
+  bool stopping_{false};
+  std::map<std::string, std::shared_ptr<pipeline::CancelToken>> running_;
+  std::map<std::string, std::vector<Done>> waiters_;
+  std::unique_ptr<WorkerPool> pool_;  // last: joined first on destruction
+};
+
+/// A new job id: 32 random lower-case hex digits.
+[[nodiscard]] std::string new_job_id();
+
+}  // namespace plumetrace::server

@@ -1,0 +1,43 @@
+#include "serve_cmd.hpp"
+
+#include <iostream>
+
+#include "plumetrace/core/error.hpp"
+#include "plumetrace/server/http_server.hpp"
+
+namespace plumetrace::cli {
+
+const char* const kServeHelp =
+    "usage: plumetrace serve [--data DIR] [--listen HOST:PORT] [--store URL] [--cors ORIGIN] [--threads N]\n"
+    "\n"
+    "Serve cases, trace jobs (OGC API - Processes) and map tiles over HTTP (docs/http.md).\n"
+    "\n"
+    "  --data DIR          where the store keeps its database, files and job outputs\n"
+    "                      (default ./plumetrace-data)\n"
+    "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0 = any free port)\n"
+    "  --store URL         sqlite (default: embedded under --data); postgresql://... is not built yet\n"
+    "  --cors ORIGIN       send CORS headers allowing ORIGIN ('*' or https://host)\n"
+    "  --threads N         threads per trace job (default: all cores)\n";
+
+int run_serve(const std::vector<std::string>& positional, const std::map<std::string, std::string>& options) {
+  if (!positional.empty()) throw InvalidInput("serve takes no positional argument");
+  server::ServerOptions o;
+  if (auto it = options.find("--data"); it != options.end()) o.data_dir = it->second;
+  if (auto it = options.find("--listen"); it != options.end()) server::parse_listen(it->second, o);
+  if (auto it = options.find("--store"); it != options.end()) o.store_url = it->second;
+  if (auto it = options.find("--cors"); it != options.end()) o.cors_origin = it->second;
+  if (auto it = options.find("--threads"); it != options.end()) {
+    try {
+      o.kernel_threads = std::stoi(it->second);
+    } catch (const std::exception&) {
+      throw InvalidInput("--threads needs a number, got '" + it->second + "'");
+    }
+  }
+  server::Server srv(o);
+  const std::string host = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
+  std::cout << "plumetrace serve: listening on http://" << host << ":" << srv.port() << std::endl;
+  srv.run(true);
+  return 0;
+}
+
+}  // namespace plumetrace::cli

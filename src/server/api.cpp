@@ -1,0 +1,529 @@
+#include "api.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <iostream>
+#include <list>
+#include <map>
+#include <mutex>
+#include <sstream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "plumetrace/core/error.hpp"
+#include "plumetrace/core/version.hpp"
+#include "plumetrace/render/tile_renderer.hpp"
+#include "plumetrace/render/tilejson.hpp"
+#include "plumetrace/server/cases.hpp"
+#include "plumetrace/server/problem.hpp"
+
+namespace plumetrace::server {
+namespace {
+
+namespace http = boost::beast::http;
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr const char* kJson = "application/json";
+constexpr const char* kProblemJson = "application/problem+json";
+constexpr const char* kResultsRel = "http://www.opengis.net/def/rel/ogc/1.0/results";
+/// Raster layers a trace job writes (CONTRACT §4 `{jobID}:posterior` ...).
+constexpr std::array<const char*, 3> kJobLayers{"posterior", "footprint", "fused"};
+
+/// Percent-decode a URL component ('+' stays '+'). @throws InvalidInput on a bad escape.
+std::string url_decode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out.push_back(s[i]);
+      continue;
+    }
+    int v = 0;
+    if (i + 2 >= s.size() || std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16).ptr != s.data() + i + 3)
+      throw InvalidInput("bad percent-escape in the URL");
+    out.push_back(static_cast<char>(v));
+    i += 2;
+  }
+  return out;
+}
+
+/// A request target split into decoded path segments and query parameters.
+struct Target {
+  std::vector<std::string> segments;
+  std::map<std::string, std::string> query;
+  std::string raw_query;
+};
+
+Target parse_target(std::string_view target) {
+  Target t;
+  const auto q = target.find('?');
+  std::string_view path = target.substr(0, q);
+  if (q != std::string_view::npos) {
+    t.raw_query = std::string(target.substr(q + 1));
+    std::string_view rest = target.substr(q + 1);
+    while (!rest.empty()) {
+      const auto amp = rest.find('&');
+      const std::string_view kv = rest.substr(0, amp);
+      const auto eq = kv.find('=');
+      if (!kv.empty())
+        t.query[url_decode(kv.substr(0, eq))] = eq == std::string_view::npos ? "" : url_decode(kv.substr(eq + 1));
+      if (amp == std::string_view::npos) break;
+      rest.remove_prefix(amp + 1);
+    }
+  }
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    const auto slash = path.find('/');
+    t.segments.push_back(url_decode(path.substr(0, slash)));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash);
+  }
+  return t;
+}
+
+/// Segments [from, to) joined with '/'.
+std::string join(const std::vector<std::string>& s, std::size_t from, std::size_t to) {
+  std::string out;
+  for (std::size_t i = from; i < to; ++i) out += (i > from ? "/" : "") + s[i];
+  return out;
+}
+
+std::string content_type_for(const std::string& path) {
+  const auto dot = path.rfind('.');
+  const std::string ext = dot == std::string::npos ? "" : path.substr(dot + 1);
+  if (ext == "json") return kJson;
+  if (ext == "geojson") return "application/geo+json";
+  if (ext == "csv") return "text/csv; charset=utf-8";
+  if (ext == "tif" || ext == "tiff") return "image/tiff";
+  if (ext == "png") return "image/png";
+  if (ext == "jpg" || ext == "jpeg") return "image/jpeg";
+  if (ext == "gpx") return "application/gpx+xml";
+  return "application/octet-stream";
+}
+
+int parse_int(const std::string& s, const char* what) {
+  int v = 0;
+  const auto r = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (r.ec != std::errc() || r.ptr != s.data() + s.size()) throw InvalidInput(std::string("bad ") + what + " in the URL");
+  return v;
+}
+
+/// The OGC status document of a job.
+json status_document(const JobRecord& j) {
+  json doc = {{"jobID", j.id},          {"processID", j.process}, {"type", "process"},
+              {"status", to_string(j.status)}, {"progress", j.progress}, {"message", j.message},
+              {"created", j.created},   {"updated", j.updated}};
+  if (!j.started.empty()) doc["started"] = j.started;
+  if (!j.finished.empty()) doc["finished"] = j.finished;
+  doc["links"] = json::array({{{"href", "/jobs/" + j.id}, {"rel", "self"}, {"type", kJson}, {"title", "this document"}}});
+  if (j.status == JobStatus::successful)
+    doc["links"].push_back({{"href", "/jobs/" + j.id + "/results"}, {"rel", kResultsRel}, {"type", kJson},
+                            {"title", "the ranking document"}});
+  return doc;
+}
+
+json trace_process_summary() {
+  return {{"id", "trace"},
+          {"title", "Rank the likely sources of a pollutant"},
+          {"description", "plumetrace trace on a case stored in this service (CONTRACT §2-3)"},
+          {"version", kVersion},
+          {"jobControlOptions", {"sync-execute", "async-execute", "dismiss"}},
+          {"outputTransmission", {"value"}},
+          {"links", json::array({{{"href", "/processes/trace"}, {"rel", "self"}, {"type", kJson}}})}};
+}
+
+json trace_process_description() {
+  json d = trace_process_summary();
+  auto str = [](const char* title, const char* desc, int min_occurs) {
+    return json{{"title", title}, {"description", desc}, {"minOccurs", min_occurs}, {"maxOccurs", 1},
+                {"schema", {{"type", "string"}}}};
+  };
+  d["inputs"] = {{"case", str("case", "name of a case uploaded to /api/v1/cases/{case}", 1)},
+                 {"pollutant", str("pollutant", "variable to trace; default: case.json's pollutant", 0)},
+                 {"start", str("start", "ISO 8601 start of the suspected release", 0)},
+                 {"end", str("end", "ISO 8601 end of the suspected release", 0)}};
+  d["inputs"]["start"]["schema"]["format"] = "date-time";
+  d["inputs"]["end"]["schema"]["format"] = "date-time";
+  d["outputs"] = {{"ranking", {{"title", "ranking document"}, {"schema", {{"type", "object"}, {"contentMediaType", kJson}}}}}};
+  return d;
+}
+
+/// Open TileRenderers, one per raster file, shared by all requests (at most kMax, oldest dropped).
+class RendererCache {
+ public:
+  std::shared_ptr<const TileRenderer> get(const fs::path& raster) {
+    const std::string key = raster.string();
+    {
+      std::lock_guard lock(mu_);
+      if (auto it = map_.find(key); it != map_.end()) return it->second;
+    }
+    auto r = std::make_shared<const TileRenderer>(raster);  // opened outside the lock
+    std::lock_guard lock(mu_);
+    auto [it, added] = map_.emplace(key, r);
+    if (added) {
+      order_.push_back(key);
+      if (order_.size() > kMax) {
+        map_.erase(order_.front());
+        order_.pop_front();
+      }
+    }
+    return it->second;
+  }
+
+ private:
+  static constexpr std::size_t kMax = 64;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const TileRenderer>> map_;
+  std::list<std::string> order_;
+};
+
+/// Boost 1.74's string_view as std's.
+std::string_view sv(boost::beast::string_view s) noexcept { return {s.data(), s.size()}; }
+
+}  // namespace
+
+struct Api::Impl {
+  Impl(Store& s, JobRunner& j, ApiOptions o) : store(s), jobs(j), opt(std::move(o)) {}
+  Store& store;
+  JobRunner& jobs;
+  ApiOptions opt;
+  RendererCache renderers;
+
+  std::shared_ptr<Response> make(http::status status, const Request& req, std::string body, const std::string& type) const {
+    auto res = std::make_shared<Response>(status, req.version());
+    res->set(http::field::server, std::string("plumetrace/") + kVersion);
+    if (!type.empty()) res->set(http::field::content_type, type);
+    res->keep_alive(req.keep_alive());
+    res->body() = std::move(body);
+    return res;
+  }
+  std::shared_ptr<Response> json_response(http::status status, const Request& req, const json& doc,
+                                          const char* type = kJson) const {
+    return make(status, req, doc.dump(), type);
+  }
+
+  /// The case name of a route, validated. @throws InvalidInput.
+  static const std::string& case_name(const std::string& name) {
+    if (!valid_case_name(name)) throw InvalidInput("not a valid case name (1-64 of A-Z a-z 0-9 _ -)");
+    return name;
+  }
+
+  static void require(bool ok, const char* allowed) {
+    if (!ok) throw MethodNotAllowed(std::string("this path answers ") + allowed);
+  }
+
+  std::shared_ptr<Response> route(const Request& req, const Target& t, const Reply& reply, bool& deferred) {
+    const auto& s = t.segments;
+    const http::verb m = req.method() == http::verb::head ? http::verb::get : req.method();
+    const bool get = m == http::verb::get;
+    if (s.empty()) throw NotFound("no such resource");
+    if (s.size() == 1 && s[0] == "health") {
+      require(get, "GET");
+      return json_response(http::status::ok, req, {{"status", "ok"}, {"version", kVersion}});
+    }
+    if (s[0] == "processes") return processes(req, t, m, reply, deferred);
+    if (s[0] == "jobs") return jobs_route(req, t, m);
+    if (s[0] == "tiles") {
+      require(get, "GET, HEAD");
+      return tiles(req, t);
+    }
+    if (s.size() >= 4 && s[0] == "api" && s[1] == "v1" && s[2] == "cases") return cases_route(req, t, m);
+    throw NotFound("no such resource");
+  }
+
+  std::shared_ptr<Response> processes(const Request& req, const Target& t, http::verb m, const Reply& reply,
+                                      bool& deferred) {
+    const auto& s = t.segments;
+    if (s.size() == 1) {
+      require(m == http::verb::get, "GET");
+      return json_response(http::status::ok, req,
+                           {{"processes", json::array({trace_process_summary()})},
+                            {"links", json::array({{{"href", "/processes"}, {"rel", "self"}, {"type", kJson}}})}});
+    }
+    if (s[1] != "trace") throw NotFound("no process '" + s[1] + "'");
+    if (s.size() == 2) {
+      require(m == http::verb::get, "GET");
+      return json_response(http::status::ok, req, trace_process_description());
+    }
+    if (s.size() != 3 || s[2] != "execution") throw NotFound("no such resource");
+    require(m == http::verb::post, "POST");
+    const json body = json::parse(req.body(), nullptr, false);
+    if (body.is_discarded() || !body.is_object()) throw InvalidInput("the body must be a JSON object {\"inputs\": {...}}");
+    const JobRecord job = jobs.submit_trace(body.value("inputs", json()));
+    const bool async = sv(req[http::field::prefer]).find("respond-async") != std::string_view::npos;
+    if (async) {
+      auto res = json_response(http::status::created, req, status_document(job));
+      res->set(http::field::location, "/jobs/" + job.id);
+      res->set("Preference-Applied", "respond-async");
+      return res;
+    }
+    // synchronous: answer when the job ends (the request worker is not held meanwhile)
+    deferred = true;
+    const unsigned version = req.version();
+    const bool keep_alive = req.keep_alive();
+    const Request head = [&] {
+      Request h(req.method(), req.target(), version);
+      h.keep_alive(keep_alive);
+      return h;
+    }();
+    jobs.when_finished(job.id, [this, head, reply](const JobRecord& done) {
+      std::shared_ptr<Response> res;
+      if (done.status == JobStatus::successful) {
+        res = make(http::status::ok, head, done.result_json, kJson);
+        res->set(http::field::location, "/jobs/" + done.id);
+      } else if (done.status == JobStatus::dismissed) {
+        res = problem_for(503, "the job was dismissed", head);
+      } else {
+        res = problem_for(422, done.message, head);
+      }
+      finish(head, *res);
+      reply(res);
+    });
+    return nullptr;
+  }
+
+  std::shared_ptr<Response> jobs_route(const Request& req, const Target& t, http::verb m) {
+    const auto& s = t.segments;
+    if (s.size() == 1) {
+      require(m == http::verb::get, "GET");
+      json list = json::array();
+      for (const JobRecord& j : store.jobs()) list.push_back(status_document(j));
+      return json_response(http::status::ok, req,
+                           {{"jobs", list}, {"links", json::array({{{"href", "/jobs"}, {"rel", "self"}, {"type", kJson}}})}});
+    }
+    const std::string& id = s[1];
+    if (s.size() == 2) {
+      if (m == http::verb::delete_) return json_response(http::status::ok, req, status_document(jobs.dismiss(id)));
+      require(m == http::verb::get, "GET, DELETE");
+      const auto j = store.job(id);
+      if (!j) throw NotFound("no job '" + id + "'");
+      return json_response(http::status::ok, req, status_document(*j));
+    }
+    if (s.size() == 3 && s[2] == "results") {
+      require(m == http::verb::get, "GET");
+      const auto j = store.job(id);
+      if (!j || j->status == JobStatus::dismissed) throw NotFound("no job '" + id + "'");
+      if (j->status == JobStatus::failed) throw UnusableData(j->message);
+      if (j->status != JobStatus::successful) throw NotFound("the results of job '" + id + "' are not ready");
+      return make(http::status::ok, req, j->result_json, kJson);
+    }
+    throw NotFound("no such resource");
+  }
+
+  std::shared_ptr<Response> cases_route(const Request& req, const Target& t, http::verb m) {
+    const auto& s = t.segments;
+    const std::string& name = case_name(s[3]);
+    if (s.size() >= 5 && s[4] == "files") {
+      const std::string path = join(s, 5, s.size());
+      if (m == http::verb::put) {
+        if (!valid_case_path(path)) throw InvalidInput("not a case file path of CONTRACT §1 (e.g. sources.csv, traces/car_01.csv)");
+        if (path == "readings.csv") return readings_answer(req, append_readings_csv(store, name, req.body()));
+        const auto [f, created] = store.put_file(name, path, req.body());
+        return json_response(created ? http::status::created : http::status::ok, req,
+                             {{"path", f.path}, {"sha256", f.sha256}, {"bytes", f.bytes}});
+      }
+      require(m == http::verb::get, "GET, HEAD, PUT");
+      if (!store.case_exists(name)) throw NotFound("no case '" + name + "'");
+      if (path == "readings.csv") return make(http::status::ok, req, readings_csv(store, name), "text/csv; charset=utf-8");
+      if (const auto f = store.file(name, path)) return make(http::status::ok, req, read_blob(store, f->sha256), content_type_for(path));
+      // a folder (or the case itself): list what is under it
+      json list = json::array();
+      const std::string prefix = path.empty() ? "" : path + "/";
+      for (const StoredFile& f : store.files(name))
+        if (f.path.rfind(prefix, 0) == 0) list.push_back({{"path", f.path}, {"sha256", f.sha256}, {"bytes", f.bytes}});
+      if (path.empty() || path == "readings.csv") list.push_back({{"path", "readings.csv"}});
+      if (list.empty()) throw NotFound("no file '" + path + "' in case '" + name + "'");
+      return json_response(http::status::ok, req, {{"case", name}, {"files", list}});
+    }
+    if (s.size() == 5 && s[4] == "readings") {
+      require(m == http::verb::post, "POST");
+      return readings_answer(req, append_readings_csv(store, name, req.body()));
+    }
+    if (s.size() == 5 && s[4] == "layers") {
+      require(m == http::verb::get, "GET");
+      return json_response(http::status::ok, req, layers(name));
+    }
+    throw NotFound("no such resource");
+  }
+
+  std::shared_ptr<Response> readings_answer(const Request& req, const ReadingsReport& r) const {
+    json rejected = json::array();
+    for (const Rejection& x : r.rejected) rejected.push_back({{"line", x.line}, {"reason", x.reason}});
+    const json doc = {{"valid", r.valid}, {"added", r.added}, {"duplicates", r.valid - r.added}, {"rejected", rejected}};
+    if (r.valid == 0 && !r.rejected.empty()) {
+      json p = problem_document(422, "no usable reading in the body");
+      p["rejected"] = rejected;
+      return json_response(http::status::unprocessable_entity, req, p, kProblemJson);
+    }
+    return json_response(http::status::ok, req, doc);
+  }
+
+  json layers(const std::string& name) {
+    if (!store.case_exists(name)) throw NotFound("no case '" + name + "'");
+    json out = json::array();
+    auto tiles_link = [&](const std::string& layer) { return "/tiles/" + name + "/" + layer + "/tilejson.json"; };
+    for (const StoredFile& f : store.files(name)) {
+      const auto dot = f.path.rfind('.');
+      const std::string stem = f.path.substr(0, dot);
+      const std::string ext = dot == std::string::npos ? "" : f.path.substr(dot + 1);
+      if (f.path.rfind("imagery/", 0) == 0 && ext != "json")
+        out.push_back({{"id", stem}, {"kind", "imagery"}, {"type", "raster"}, {"tilejson", tiles_link(stem)}});
+      else if (stem == "boundaries" || stem == "sources" || stem == "stations" || f.path.rfind("traces/", 0) == 0)
+        out.push_back({{"id", stem}, {"kind", stem.substr(0, stem.find('/'))}, {"type", "vector"}, {"file", f.path}});
+    }
+    for (const JobRecord& j : store.jobs())
+      if (j.case_name == name && j.status == JobStatus::successful)
+        for (const char* l : kJobLayers) {
+          const std::string id = j.id + ":" + l;
+          out.push_back({{"id", id}, {"kind", l}, {"type", "raster"}, {"job", j.id}, {"tilejson", tiles_link(id)}});
+        }
+    return {{"case", name}, {"layers", out}};
+  }
+
+  /// The raster file of a tile layer and whether it is immutable (a job output).
+  std::pair<fs::path, bool> layer_raster(const std::string& name, const std::string& layer) {
+    if (!store.case_exists(name)) throw NotFound("no case '" + name + "'");
+    if (layer.rfind("imagery/", 0) == 0) {
+      for (const char* ext : {"", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}) {
+        const std::string path = layer + ext;
+        if (!valid_case_path(path) || path.ends_with(".json")) continue;
+        if (const auto f = store.file(name, path)) return {store.blob_path(f->sha256), false};
+      }
+      throw NotFound("no layer '" + layer + "' in case '" + name + "'");
+    }
+    const auto colon = layer.find(':');
+    if (colon != std::string::npos) {
+      const std::string id = layer.substr(0, colon), kind = layer.substr(colon + 1);
+      const auto j = store.job(id);
+      if (j && j->case_name == name && j->status == JobStatus::successful)
+        for (const char* l : kJobLayers)
+          if (kind == l) return {jobs.output_dir(id) / (kind + ".tif"), true};
+    }
+    throw NotFound("no layer '" + layer + "' in case '" + name + "'");
+  }
+
+  std::shared_ptr<Response> tiles(const Request& req, const Target& t) {
+    const auto& s = t.segments;
+    if (s.size() < 4) throw NotFound("no such resource");
+    const std::string& name = case_name(s[1]);
+    TileStyle style;
+    if (auto it = t.query.find("colormap_name"); it != t.query.end()) {
+      (void)colormap_by_name(it->second);
+      style.colormap_name = it->second;
+    }
+    if (auto it = t.query.find("rescale"); it != t.query.end()) style.rescale = parse_rescale(it->second);
+    if (auto it = t.query.find("bidx"); it != t.query.end()) style.band = parse_int(it->second, "bidx");
+    if (s.back() == "tilejson.json") {
+      const std::string layer = join(s, 2, s.size() - 1);
+      const auto [raster, immutable] = layer_raster(name, layer);
+      const auto r = renderers.get(raster);
+      TileJsonInfo info;
+      info.name = name + " " + layer;
+      info.tiles_url = "/tiles/" + name + "/" + layer + "/{z}/{x}/{y}.png" + (t.raw_query.empty() ? "" : "?" + t.raw_query);
+      info.bounds = r->bounds_lonlat();
+      info.min_zoom = r->default_min_zoom();
+      info.max_zoom = std::max(r->default_max_zoom(), info.min_zoom);
+      return json_response(http::status::ok, req, tilejson_document(info));
+    }
+    if (s.size() < 6 || !s.back().ends_with(".png")) throw NotFound("no such resource");
+    const std::string layer = join(s, 2, s.size() - 3);
+    TileId tile{parse_int(s[s.size() - 3], "z"), parse_int(s[s.size() - 2], "x"),
+                parse_int(s.back().substr(0, s.back().size() - 4), "y")};
+    if (!is_valid_tile(tile)) throw InvalidInput("z/x/y is not a valid XYZ tile");
+    const auto [raster, immutable] = layer_raster(name, layer);
+    const auto r = renderers.get(raster);
+    const std::string etag = r->etag(tile, style);
+    const char* cache = immutable ? "public, max-age=86400" : "no-cache";
+    const std::string_view inm = sv(req[http::field::if_none_match]);
+    if (!inm.empty() && (inm == "*" || inm.find(etag) != std::string_view::npos)) {
+      auto res = make(http::status::not_modified, req, "", "");
+      res->set(http::field::etag, etag);
+      res->set(http::field::cache_control, cache);
+      return res;
+    }
+    auto res = make(http::status::ok, req, r->render_png(tile, style), "image/png");
+    res->set(http::field::etag, etag);
+    res->set(http::field::cache_control, cache);
+    return res;
+  }
+
+  std::shared_ptr<Response> problem_for(int status, std::string_view detail, const Request& req) const {
+    const bool keep = req.keep_alive() && status != 413 && status != 431;
+    Request h(req.method(), req.target(), req.version());
+    h.keep_alive(keep);
+    return json_response(static_cast<http::status>(status), h,
+                         problem_document(status, scrub_paths(std::string(detail), store.data_dir().string())),
+                         kProblemJson);
+  }
+
+  /// Headers every response gets (CORS), the length, and HEAD's empty body.
+  void finish(const Request& req, Response& res) const {
+    if (!opt.cors_origin.empty()) {
+      res.set(http::field::access_control_allow_origin, opt.cors_origin);
+      res.set(http::field::access_control_expose_headers, "Location, ETag, Preference-Applied");
+      if (opt.cors_origin != "*") res.set(http::field::vary, "Origin");
+    }
+    if (res.result() == http::status::not_modified) return;  // Beast 1.74: no prepare_payload on a 304
+    res.prepare_payload();
+    if (req.method() == http::verb::head) res.body().clear();  // Content-Length stays the GET's
+  }
+};
+
+Api::Api(Store& store, JobRunner& jobs, ApiOptions options)
+    : impl_(std::make_unique<Impl>(store, jobs, std::move(options))) {}
+
+Api::~Api() = default;
+
+std::uint64_t Api::body_limit(http::verb method, std::string_view target) const noexcept {
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (method == http::verb::put && path.starts_with("/api/v1/cases/") && path.find("/files/") != std::string_view::npos)
+    return impl_->opt.max_upload_bytes;
+  if (method == http::verb::post && path.starts_with("/api/v1/cases/") && path.ends_with("/readings"))
+    return impl_->opt.max_readings_bytes;
+  if (method == http::verb::post && path.starts_with("/processes/")) return impl_->opt.max_execute_bytes;
+  return 0;
+}
+
+std::shared_ptr<Response> Api::problem(int status, std::string_view detail, unsigned version, bool keep_alive) const {
+  Request h(http::verb::get, "/", version);
+  h.keep_alive(keep_alive);
+  auto res = impl_->problem_for(status, detail, h);
+  impl_->finish(h, *res);
+  return res;
+}
+
+void Api::handle(const Request& req, const Reply& reply) noexcept {
+  std::shared_ptr<Response> res;
+  try {
+    if (req.method() == http::verb::options && !impl_->opt.cors_origin.empty()) {
+      res = impl_->make(http::status::no_content, req, "", "");
+      res->set(http::field::access_control_allow_methods, "GET, HEAD, PUT, POST, DELETE, OPTIONS");
+      res->set(http::field::access_control_allow_headers, "Content-Type, Prefer, If-None-Match");
+      res->set(http::field::access_control_max_age, "600");
+    } else {
+      bool deferred = false;
+      res = impl_->route(req, parse_target(sv(req.target())), reply, deferred);
+      if (deferred) return;
+    }
+  } catch (const std::exception& e) {
+    const int status = http_status_for(e);
+    if (status == 500) std::cerr << "plumetrace serve: " << req.method_string() << " " << req.target() << ": " << e.what() << "\n";
+    try {
+      res = impl_->problem_for(status, status == 500 ? "internal error" : e.what(), req);
+    } catch (...) {
+      return;  // out of memory: the connection times out
+    }
+  }
+  try {
+    impl_->finish(req, *res);
+    reply(res);
+  } catch (...) {
+  }
+}
+
+}  // namespace plumetrace::server

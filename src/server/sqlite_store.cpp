@@ -1,0 +1,411 @@
+// The embedded store: SQLite (WAL, synchronous=FULL) plus content-addressed blob files.
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cassert>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <random>
+
+#include "plumetrace/core/error.hpp"
+#include "plumetrace/server/store.hpp"
+
+namespace plumetrace::server {
+
+const char* to_string(JobStatus s) noexcept {
+  switch (s) {
+    case JobStatus::accepted: return "accepted";
+    case JobStatus::running: return "running";
+    case JobStatus::successful: return "successful";
+    case JobStatus::failed: return "failed";
+    case JobStatus::dismissed: return "dismissed";
+  }
+  return "failed";
+}
+
+std::optional<JobStatus> job_status_from(std::string_view text) noexcept {
+  for (JobStatus s : {JobStatus::accepted, JobStatus::running, JobStatus::successful, JobStatus::failed,
+                      JobStatus::dismissed})
+    if (text == to_string(s)) return s;
+  return std::nullopt;
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), digest, &n, EVP_sha256(), nullptr) != 1)
+    throw Internal("SHA-256 failed");
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (unsigned int i = 0; i < n; ++i) {
+    out.push_back(kHex[digest[i] >> 4]);
+    out.push_back(kHex[digest[i] & 15]);
+  }
+  return out;
+}
+
+std::string now_iso8601() {
+  const auto now = std::chrono::system_clock::now();
+  const double s = std::chrono::duration<double>(now.time_since_epoch()).count();
+  return format_iso8601(std::floor(s * 1000.0) / 1000.0, 0);
+}
+
+namespace {
+
+namespace fs = std::filesystem;
+
+/// Write `bytes` to `path` durably: a temporary file in the same folder, fsync, rename, fsync of
+/// the folder. @throws Unavailable when the disk refuses.
+void write_file_durably(const fs::path& path, const std::string& bytes) {
+  const fs::path tmp = path.string() + ".tmp" + std::to_string(::getpid()) + "_" +
+                       std::to_string(std::hash<std::string>{}(bytes) ^ static_cast<std::size_t>(::gettid()));
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Unavailable("cannot write to the store");
+  std::size_t done = 0;
+  while (done < bytes.size()) {
+    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (w <= 0) {
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw Unavailable("cannot write to the store");
+    }
+    done += static_cast<std::size_t>(w);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(tmp.c_str());
+    throw Unavailable("cannot write to the store");
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    throw Unavailable("cannot write to the store");
+  }
+  const int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+/// A prepared statement, finalized on scope exit.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &s_, nullptr) != SQLITE_OK)
+      throw Internal(std::string("store: cannot prepare a statement: ") + sqlite3_errmsg(db));
+  }
+  ~Stmt() { sqlite3_finalize(s_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& bind(int i, const std::string& v) {
+    sqlite3_bind_text(s_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& bind(int i, std::int64_t v) {
+    sqlite3_bind_int64(s_, i, v);
+    return *this;
+  }
+  Stmt& bind(int i, double v) {
+    sqlite3_bind_double(s_, i, v);
+    return *this;
+  }
+  Stmt& bind_null(int i) {
+    sqlite3_bind_null(s_, i);
+    return *this;
+  }
+  /// Step once: true when a row is available.
+  bool step() {
+    const int rc = sqlite3_step(s_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    throw Unavailable(std::string("store: ") + sqlite3_errmsg(db_));
+  }
+  void reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+  [[nodiscard]] std::string text(int i) const {
+    const auto* p = sqlite3_column_text(s_, i);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<std::size_t>(sqlite3_column_bytes(s_, i)))
+             : std::string();
+  }
+  [[nodiscard]] std::int64_t int64(int i) const { return sqlite3_column_int64(s_, i); }
+  [[nodiscard]] double real(int i) const { return sqlite3_column_double(s_, i); }
+  [[nodiscard]] bool is_null(int i) const { return sqlite3_column_type(s_, i) == SQLITE_NULL; }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* s_{nullptr};
+};
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS cases(name TEXT PRIMARY KEY, created TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files(
+  case_name TEXT NOT NULL REFERENCES cases(name), path TEXT NOT NULL, sha256 TEXT NOT NULL,
+  bytes INTEGER NOT NULL, updated TEXT NOT NULL, PRIMARY KEY(case_name, path));
+CREATE TABLE IF NOT EXISTS readings(
+  case_name TEXT NOT NULL, station_id TEXT NOT NULL, time_ms INTEGER NOT NULL, variable TEXT NOT NULL,
+  value REAL NOT NULL, unit TEXT NOT NULL, period_s REAL,
+  PRIMARY KEY(case_name, station_id, variable, time_ms)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS jobs(
+  id TEXT PRIMARY KEY, seq INTEGER NOT NULL, process TEXT NOT NULL, case_name TEXT NOT NULL,
+  status TEXT NOT NULL, progress INTEGER NOT NULL, message TEXT NOT NULL, request TEXT NOT NULL,
+  result TEXT NOT NULL DEFAULT '', created TEXT NOT NULL, started TEXT NOT NULL DEFAULT '',
+  finished TEXT NOT NULL DEFAULT '', updated TEXT NOT NULL);
+)sql";
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const fs::path& data_dir) : dir_(data_dir) {
+    std::error_code ec;
+    fs::create_directories(dir_ / "blobs", ec);
+    if (ec) throw Unavailable("cannot create the data folder");
+    const fs::path db = dir_ / "plumetrace.sqlite";
+    if (sqlite3_open_v2(db.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        nullptr) != SQLITE_OK) {
+      sqlite3_close(db_);
+      throw Unavailable("cannot open the store's database");
+    }
+    sqlite3_busy_timeout(db_, 5000);
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");
+    exec("PRAGMA foreign_keys=ON");
+    exec(kSchema);
+  }
+  ~SqliteStore() override { sqlite3_close(db_); }
+
+  const fs::path& data_dir() const noexcept override { return dir_; }
+
+  fs::path blob_path(const std::string& sha) const override {
+    assert(sha.size() == 64);
+    return dir_ / "blobs" / sha.substr(0, 2) / sha;
+  }
+
+  std::pair<StoredFile, bool> put_file(const std::string& case_name, const std::string& path,
+                                       const std::string& bytes) override {
+    StoredFile f{path, sha256_hex(bytes), bytes.size()};
+    const fs::path blob = blob_path(f.sha256);
+    std::error_code ec;
+    if (!fs::exists(blob, ec)) {
+      fs::create_directories(blob.parent_path(), ec);
+      write_file_durably(blob, bytes);
+    }
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    ensure_case(case_name);
+    Stmt q(db_, "SELECT 1 FROM files WHERE case_name=?1 AND path=?2");
+    q.bind(1, case_name).bind(2, path);
+    const bool existed = q.step();
+    Stmt s(db_,
+           "INSERT INTO files(case_name,path,sha256,bytes,updated) VALUES(?1,?2,?3,?4,?5) "
+           "ON CONFLICT(case_name,path) DO UPDATE SET sha256=excluded.sha256, bytes=excluded.bytes, "
+           "updated=excluded.updated");
+    s.bind(1, case_name).bind(2, path).bind(3, f.sha256).bind(4, static_cast<std::int64_t>(f.bytes)).bind(5, now_iso8601());
+    s.step();
+    tx.commit();
+    return {f, !existed};
+  }
+
+  std::optional<StoredFile> file(const std::string& case_name, const std::string& path) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "SELECT sha256, bytes FROM files WHERE case_name=?1 AND path=?2");
+    s.bind(1, case_name).bind(2, path);
+    if (!s.step()) return std::nullopt;
+    return StoredFile{path, s.text(0), static_cast<std::uint64_t>(s.int64(1))};
+  }
+
+  std::vector<StoredFile> files(const std::string& case_name) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "SELECT path, sha256, bytes FROM files WHERE case_name=?1 ORDER BY path");
+    s.bind(1, case_name);
+    std::vector<StoredFile> out;
+    while (s.step()) out.push_back({s.text(0), s.text(1), static_cast<std::uint64_t>(s.int64(2))});
+    return out;
+  }
+
+  bool case_exists(const std::string& case_name) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "SELECT 1 FROM cases WHERE name=?1");
+    s.bind(1, case_name);
+    return s.step();
+  }
+
+  std::size_t append_readings(const std::string& case_name, const std::vector<StoredReading>& rows) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    ensure_case(case_name);
+    Stmt s(db_,
+           "INSERT OR IGNORE INTO readings(case_name,station_id,time_ms,variable,value,unit,period_s) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7)");
+    std::size_t added = 0;
+    for (const StoredReading& r : rows) {
+      s.bind(1, case_name).bind(2, r.station_id).bind(3, static_cast<std::int64_t>(std::llround(r.time_s * 1000.0)));
+      s.bind(4, r.variable).bind(5, r.value).bind(6, r.unit);
+      if (r.period_s) s.bind(7, *r.period_s);
+      else s.bind_null(7);
+      s.step();
+      added += static_cast<std::size_t>(sqlite3_changes(db_));
+      s.reset();
+    }
+    tx.commit();
+    return added;
+  }
+
+  std::vector<StoredReading> readings(const std::string& case_name) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_,
+           "SELECT station_id, time_ms, variable, value, unit, period_s FROM readings WHERE case_name=?1 "
+           "ORDER BY station_id, variable, time_ms");
+    s.bind(1, case_name);
+    std::vector<StoredReading> out;
+    while (s.step()) {
+      StoredReading r{s.text(0), static_cast<double>(s.int64(1)) / 1000.0, s.text(2), s.real(3), s.text(4), std::nullopt};
+      if (!s.is_null(5)) r.period_s = s.real(5);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
+  void create_job(const JobRecord& j) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    Stmt s(db_,
+           "INSERT INTO jobs(id,seq,process,case_name,status,progress,message,request,created,updated) "
+           "VALUES(?1,(SELECT COALESCE(MAX(seq),0)+1 FROM jobs),?2,?3,?4,?5,?6,?7,?8,?8)");
+    s.bind(1, j.id).bind(2, j.process).bind(3, j.case_name).bind(4, std::string(to_string(j.status)));
+    s.bind(5, static_cast<std::int64_t>(j.progress)).bind(6, j.message).bind(7, j.request_json).bind(8, j.created);
+    s.step();
+    tx.commit();
+  }
+
+  bool update_job(const std::string& id, JobStatus status, int progress, const std::string& message) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_,
+           "UPDATE jobs SET status=?2, progress=?3, message=?4, updated=?5, "
+           "started=CASE WHEN started='' AND ?2='running' THEN ?5 ELSE started END "
+           "WHERE id=?1 AND status NOT IN ('dismissed','successful','failed')");
+    s.bind(1, id).bind(2, std::string(to_string(status))).bind(3, static_cast<std::int64_t>(progress));
+    s.bind(4, message).bind(5, now_iso8601());
+    s.step();
+    return sqlite3_changes(db_) > 0;
+  }
+
+  bool finish_job(const std::string& id, JobStatus status, const std::string& message,
+                  const std::string& result_json) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_,
+           "UPDATE jobs SET status=?2, progress=CASE WHEN ?2='successful' THEN 100 ELSE progress END, "
+           "message=?3, result=?4, finished=?5, updated=?5 WHERE id=?1 AND status<>'dismissed'");
+    s.bind(1, id).bind(2, std::string(to_string(status))).bind(3, message).bind(4, result_json).bind(5, now_iso8601());
+    s.step();
+    return sqlite3_changes(db_) > 0;
+  }
+
+  std::optional<JobRecord> job(const std::string& id) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, (std::string(kJobColumns) + ", result FROM jobs WHERE id=?1").c_str());
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    JobRecord j = job_from(s);
+    j.result_json = s.text(11);
+    return j;
+  }
+
+  std::vector<JobRecord> jobs() override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, (std::string(kJobColumns) + " FROM jobs ORDER BY seq DESC").c_str());
+    std::vector<JobRecord> out;
+    while (s.step()) out.push_back(job_from(s));
+    return out;
+  }
+
+  std::vector<std::string> requeue_unfinished_jobs() override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    Stmt s(db_, "SELECT id FROM jobs WHERE status IN ('accepted','running') ORDER BY seq");
+    std::vector<std::string> out;
+    while (s.step()) out.push_back(s.text(0));
+    Stmt u(db_, "UPDATE jobs SET status='accepted', progress=0, message='queued again after a restart', updated=?1 "
+                "WHERE status IN ('accepted','running')");
+    u.bind(1, now_iso8601());
+    u.step();
+    tx.commit();
+    return out;
+  }
+
+ private:
+  static constexpr const char* kJobColumns =
+      "SELECT id, process, case_name, status, progress, message, request, created, started, finished, updated";
+
+  static JobRecord job_from(const Stmt& s) {
+    JobRecord j;
+    j.id = s.text(0);
+    j.process = s.text(1);
+    j.case_name = s.text(2);
+    j.status = job_status_from(s.text(3)).value_or(JobStatus::failed);
+    j.progress = static_cast<int>(s.int64(4));
+    j.message = s.text(5);
+    j.request_json = s.text(6);
+    j.created = s.text(7);
+    j.started = s.text(8);
+    j.finished = s.text(9);
+    j.updated = s.text(10);
+    return j;
+  }
+
+  /// A write transaction (BEGIN IMMEDIATE), rolled back unless commit() ran. Caller holds mu_.
+  class Tx {
+   public:
+    explicit Tx(SqliteStore& st) : st_(st) { st_.exec("BEGIN IMMEDIATE"); }
+    void commit() {
+      st_.exec("COMMIT");
+      done_ = true;
+    }
+    ~Tx() {
+      if (!done_) sqlite3_exec(st_.db_, "ROLLBACK", nullptr, nullptr, nullptr);
+    }
+    Tx(const Tx&) = delete;
+    Tx& operator=(const Tx&) = delete;
+
+   private:
+    SqliteStore& st_;
+    bool done_{false};
+  };
+
+  void exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      const std::string msg = err ? err : "unknown error";
+      sqlite3_free(err);
+      throw Unavailable("store: " + msg);
+    }
+  }
+
+  void ensure_case(const std::string& name) {
+    Stmt s(db_, "INSERT OR IGNORE INTO cases(name, created) VALUES(?1, ?2)");
+    s.bind(1, name).bind(2, now_iso8601());
+    s.step();
+  }
+
+  fs::path dir_;
+  sqlite3* db_{nullptr};
+  std::mutex mu_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_store(const std::string& url, const fs::path& data_dir) {
+  if (url.empty() || url == "sqlite" || url.rfind("sqlite:", 0) == 0) return std::make_unique<SqliteStore>(data_dir);
+  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
+    throw InvalidInput("--store postgresql://... is not available in this build yet (only the embedded SQLite store)");
+  throw InvalidInput("--store: unknown store URL scheme (use sqlite or postgresql://...)");
+}
+
+}  // namespace plumetrace::server
