@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -160,8 +159,19 @@ TEST(Cli, TraceTableShowsTopTenReleaseAndNoReleaseLines) {
   EXPECT_NE(r.out.find("no release"), std::string::npos);
   EXPECT_NE(r.out.find("unlisted source: probability"), std::string::npos);
   EXPECT_NE(r.out.find("07-28 "), std::string::npos) << "the release period of the leading candidates";
-  // the culprit's rate interval in fixed notation with 3 significant figures, "lo to hi"
-  EXPECT_TRUE(std::regex_search(r.out, std::regex(R"(S007 +0\.\d{3} +\d{2}\.\d \(\d+\.?\d* to \d+\.?\d*\))"))) << r.out;
+  // the culprit's row: probability with 3 decimals, the rate in fixed notation with 3 significant
+  // figures and its interval as "(lo to hi)"
+  const auto row_at = r.out.find("S007 ");
+  ASSERT_NE(row_at, std::string::npos) << r.out;
+  std::istringstream row(r.out.substr(row_at, r.out.find('\n', row_at) - row_at));
+  std::string id, prob, rate, lo, to, hi;
+  row >> id >> prob >> rate >> lo >> to >> hi;
+  EXPECT_EQ(prob.size(), 5U) << prob;           // "0.992"
+  EXPECT_EQ(rate.size(), 4U) << rate;           // "77.3"
+  EXPECT_EQ(rate.find('e'), std::string::npos);
+  EXPECT_EQ(lo.front(), '(') << lo;
+  EXPECT_EQ(to, "to");
+  EXPECT_EQ(hi.back(), ')') << hi;
   const RunResult all = run("trace " + kExample + " " + kWindow + " --all");
   ASSERT_EQ(all.code, 0) << all.err;
   EXPECT_EQ(all.out.find("more facilities"), std::string::npos);
