@@ -1,4 +1,4 @@
-// plumetrace — the command-line shell over the library (CONTRACT.md §2).
+// plumetrace — the command-line shell over the library (README "Command line").
 // Exit status: 0 success, 2 bad input (one-line reason on stderr), 3 unavailable, 1 internal error.
 
 #include <cstring>

@@ -1,6 +1,6 @@
 /// @file main.cpp
 /// plumetrace-sim: the twin-experiment simulator. It writes a synthetic incident as a case folder
-/// (CONTRACT.md §1) plus `truth.json`, the answer a tracer should find.
+/// (README "Case folder") plus `truth.json`, the answer a tracer should find.
 ///
 /// The truth model is deliberately NOT the tracer's model (a steady Gaussian plume fed by the
 /// measured wind): it is a Lagrangian Gaussian-puff model. Every source releases puffs at a

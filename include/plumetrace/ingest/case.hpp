@@ -1,6 +1,6 @@
 #pragma once
 /// @file case.hpp
-/// The in-memory case: everything read from a case folder (CONTRACT.md §1), validated, in SI-ish
+/// The in-memory case: everything read from a case folder (README "Case folder"), validated, in SI-ish
 /// units, with times as seconds since the Unix epoch (UTC). This is the data model every later room
 /// (geo, met, fusion, kernels, inversion) reads; ingest is the only room that writes it.
 

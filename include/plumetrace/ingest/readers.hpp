@@ -1,6 +1,6 @@
 #pragma once
 /// @file readers.hpp
-/// One reader per case-folder file kind (CONTRACT.md §1). load_case() calls them; the server
+/// One reader per case-folder file kind (README "Case folder"). load_case() calls them; the server
 /// calls them on uploads. Each reader records every bad row in `diag` as
 /// `reject(file, line, reason)` with `file` the name it was given (relative to the case folder),
 /// and never throws for bad rows. A file that cannot be used at all (missing required column,

@@ -1,7 +1,7 @@
 #pragma once
 /// @file pyramid.hpp
 /// A static XYZ pyramid: OUT_DIR/{z}/{x}/{y}.png for every tile touching a raster at each zoom, and
-/// OUT_DIR/tilejson.json (`plumetrace tiles`, CONTRACT.md §2).
+/// OUT_DIR/tilejson.json (`plumetrace tiles`, README "Command line").
 
 #include <cstdint>
 #include <filesystem>

@@ -1,7 +1,7 @@
 #pragma once
 /// @file raster_source.hpp
 /// Opening a raster that a user (or a client, through a server-made name) pointed at, safely
-/// (ENGINEERING.md §5): explicit driver allow-list, no /vsi* and no VRT, size limits checked
+/// (docs/tiles.md "Limits and safety"): explicit driver allow-list, no /vsi* and no VRT, size limits checked
 /// right after open, before any pixel is read.
 
 #include <cstdint>
