@@ -260,12 +260,12 @@ struct SiteScore {
 /// The rate at which a site's plume first stands kDetectableNoiseMultiple noise levels above
 /// background at one of its observations (the median a sample of that averaging time sees), in
 /// the most favourable member; +inf when no column has a non-zero.
-double detectable_rate_g_s(const std::vector<SparseColumn>& cols, const Scorer& sc, double to_case_units) {
+double detectable_rate_g_s(const std::vector<SparseColumn>& cols, const Scorer& sc) {
   double best = std::numeric_limits<double>::infinity();
   for (const SparseColumn& col : cols)
     for (std::size_t j = 0; j < col.index.size(); ++j) {
       const ObsModel& m = sc.obs(col.index[j]);
-      const double plume_per_g_s = to_case_units * col.h_s_m3[j] * m.median_factor;
+      const double plume_per_g_s = sc.to_case_units() * col.h_s_m3[j] * m.median_factor;
       if (plume_per_g_s > 0) best = std::min(best, tuning::kDetectableNoiseMultiple * m.noise / plume_per_g_s);
     }
   return best;
@@ -325,7 +325,7 @@ void score_site(const SourceReceptorOperator& op, const Scorer& sc, double x, do
   }
   // the rate prior is log-uniform over the detectable rates [q_detect, q_max]: smaller releases
   // are "no release" as far as these data can tell
-  out.q_detect = detectable_rate_g_s(cols, sc, sc.to_case_units());
+  out.q_detect = detectable_rate_g_s(cols, sc);
   std::size_t n_prior = 0;
   for (std::size_t j = 0; j < nq; j += q_stride)
     if (sc.q()[j] >= out.q_detect) ++n_prior;
@@ -380,7 +380,7 @@ std::vector<double> release_profile_g_s(const SourceReceptorOperator& op, const 
     const Observation& ob = obs.obs[i];
     const Platform& p = obs.platforms[static_cast<std::size_t>(ob.platform)];
     e[i] = ob.value - p.background;
-    const double model = 0.5 * std::max(e[i], 0.0);
+    const double model = tuning::kProfileModelErrorFraction * std::max(e[i], 0.0);
     w[i] = 1.0 / (p.noise * p.noise + model * model);
   }
   std::vector<double> q(nb, 0.0), resid(e);
@@ -437,9 +437,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
     out.log_q.assign(nq, kNegInf);
     double lm = kNegInf;
     for (std::size_t k = 0; k < nh; ++k) {
-      const double h = o.unlisted_height_m > 0 ? o.unlisted_height_m * tuning::kUnlistedHeightsM[k] / tuning::kUnlistedHeightM
-                                               : tuning::kUnlistedHeightsM[k];
-      score_site(op, sc, x, y, h, part, false, q_stride);
+      score_site(op, sc, x, y, tuning::kUnlistedHeightsM[k], part, false, q_stride);
       const double lw = std::log(tuning::kUnlistedHeightWeights[k]);
       lm = log_add(lm, lw + part.log_marginal);
       for (std::size_t i = 0; i < nq; ++i) out.log_q[i] = log_add(out.log_q[i], lw + part.log_q[i]);

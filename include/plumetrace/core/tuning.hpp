@@ -79,6 +79,11 @@ inline constexpr double kMinProfileBlockS = 600.0;
 /// least this fraction of the profile's peak.
 inline constexpr double kReleasePeriodFractionOfPeak = 0.1;
 
+/// The release profile's least squares weigh each observation by 1 / (n² + (f (y − b))²): noise n
+/// plus a model error of this fraction f of the plume part (a factor ~1.5-2 error, as
+/// kSigmaModelLog, in linear terms).
+inline constexpr double kProfileModelErrorFraction = 0.5;
+
 /// Release profiles are computed for the candidates ranked this high, and any other whose
 /// probability reaches kProfileMinProbability (each profile costs one operator pass per block).
 inline constexpr int kProfileTopCandidates = 10;
@@ -158,10 +163,8 @@ inline constexpr double kPairShareMin = 0.1;
 inline constexpr int kUnlistedMaxSide = 28;
 inline constexpr int kUnlistedRefineBlocks = 12;
 
-/// Release height assumed for an unregistered source (m): workshops' vents and low stacks...
-inline constexpr double kUnlistedHeightM = 10.0;
-/// ...and the heights its evidence is averaged over, with their weights: a spill, a yard or a
-/// ground-level vent (1 m) and a workshop's vent or low stack (10 m). One height of 10 m put a
+/// Release heights (m) an unregistered source's evidence is averaged over, with their weights: a
+/// spill, a yard or a ground-level vent (1 m) and a workshop's vent or low stack (10 m). One height of 10 m put a
 /// 0.5 m field-campaign release 24 m off with its rate 2.5× high (twin field-noreg 3, 5 m cells).
 inline constexpr double kUnlistedHeightsM[] = {1.0, 10.0};
 inline constexpr double kUnlistedHeightWeights[] = {0.5, 0.5};

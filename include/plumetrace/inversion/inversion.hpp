@@ -45,9 +45,6 @@ struct InversionOptions {
   int q_steps{tuning::kRateSteps};
   int pair_top{tuning::kPairTop};                   ///< pairs are formed among the top-N single candidates
   int grid_max_side{tuning::kUnlistedMaxSide};      ///< the unlisted search runs on blocks so no side exceeds this
-  /// reference release height of an unregistered source: the evidence is averaged over
-  /// kUnlistedHeightsM scaled by unlisted_height_m / kUnlistedHeightM
-  double unlisted_height_m{tuning::kUnlistedHeightM};
   double to_case_units{1e6};                        ///< observation units per g/m³ (1e6 for µg/m³)
   double direction_block_s{tuning::kDirectionBlockS};  ///< the wind-direction error is independent between blocks this long
   double short_direction_block_s{tuning::kShortDirectionBlockS};  ///< ...and this long for samples shorter than 10 minutes
@@ -100,8 +97,8 @@ double units_per_g_m3(const std::string& units, const std::string& pollutant);
 /// Release profile of one site: non-negative rates (g/s) per release-time block
 /// [block_starts[b], block_starts[b+1]) that best fit the observations' plume parts (y − b), by
 /// weighted non-negative least squares (coordinate descent) on the member-weighted mean
-/// sensitivities; weights 1 / (n² + (½ (y − b))²) (noise and a factor-2 model error on the
-/// plume part). A point estimate for the `release` profile of the ranking, not a posterior.
+/// sensitivities; weights 1 / (n² + (kProfileModelErrorFraction (y − b))²) (noise and the model
+/// error of the plume part). A point estimate for the `release` profile of the ranking, not a posterior.
 /// @pre block_starts.size() >= 2, increasing, inside the operator's emission window.
 std::vector<double> release_profile_g_s(const SourceReceptorOperator& op, const ObservationSet& obs,
                                         const CandidateSite& site, const std::vector<EpochSeconds>& block_starts,
