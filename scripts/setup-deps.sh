@@ -19,6 +19,8 @@ packages=(
   libbenchmark-dev
   python3 python3-numpy
   curl tzdata python3-gdal
+  postgresql postgresql-15-postgis-3 libpq-dev
+  wrk chromium libjs-leaflet
 )
 
 SUDO=""
