@@ -255,6 +255,8 @@ struct SiteScore {
   /// no observation can see the site.
   double q_detect{std::numeric_limits<double>::infinity()};
   std::vector<SparseColumn> cols;
+  /// the release interval whose term dominates the site's marginal likelihood
+  EpochSeconds release_start{}, release_end{};
 };
 
 /// The rate at which a site's plume first stands kDetectableNoiseMultiple noise levels above
@@ -271,16 +273,158 @@ double detectable_rate_g_s(const std::vector<SparseColumn>& cols, const Scorer& 
   return best;
 }
 
-/// Score one site. The wind-direction member is marginalised independently in every
+/// Sensitivity (case units per g/s) of each touched observation to a steady release in each
+/// block [block_starts[b], block_starts[b+1]), per ensemble member, from one site's timed columns.
+struct BlockSensitivity {
+  std::vector<std::uint32_t> obs;   ///< observations touched (sorted)
+  std::size_t blocks{};
+  std::vector<double> h;            ///< h[(k · blocks + b) · obs.size() + i]
+  [[nodiscard]] const double* row(std::size_t k, std::size_t b) const noexcept {
+    return &h[(k * blocks + b) * obs.size()];
+  }
+};
+
+BlockSensitivity block_sensitivity(const TimedColumns& timed, const std::vector<EpochSeconds>& block_starts,
+                                   double to_case_units) {
+  assert(block_starts.size() >= 2);
+  BlockSensitivity bs;
+  for (const auto& m : timed.member) bs.obs.insert(bs.obs.end(), m.index.begin(), m.index.end());
+  std::sort(bs.obs.begin(), bs.obs.end());
+  bs.obs.erase(std::unique(bs.obs.begin(), bs.obs.end()), bs.obs.end());
+  const std::size_t nb = block_starts.size() - 1, no = bs.obs.size();
+  bs.blocks = nb;
+  bs.h.assign(timed.member.size() * nb * no, 0.0);
+  std::vector<double> path_max(nb);
+  for (std::size_t k = 0; k < timed.member.size(); ++k) {
+    const auto& m = timed.member[k];
+    double* hk = &bs.h[k * nb * no];
+    std::size_t i = 0;
+    std::fill(path_max.begin(), path_max.end(), 0.0);
+    for (std::size_t e = 0; e < m.index.size(); ++e) {
+      while (bs.obs[i] != m.index[e]) ++i;  // both sorted
+      const double h = to_case_units * m.h_s_m3[e];
+      for (std::size_t b = 0; b < nb; ++b)  // a path's passes: the largest in each block
+        path_max[b] = std::max(path_max[b], h * release_weight(m.t_release[e], m.edge_s[e], block_starts[b],
+                                                                block_starts[b + 1]));
+      if (e + 1 == m.index.size() || m.index[e + 1] != m.index[e] || m.path[e + 1] != m.path[e]) {
+        for (std::size_t b = 0; b < nb; ++b) hk[b * no + i] += path_max[b];
+        std::fill(path_max.begin(), path_max.end(), 0.0);
+      }
+    }
+  }
+  return bs;
+}
+
+/// Release profile of one site: for each ensemble member, the weighted NNLS (cyclic coordinate
+/// descent) of the observations' plume parts on that member's block sensitivities,
+/// min Σ_i w_i (e_i − Σ_b q_b h_bi)², q ≥ 0, weights 1 / (n² + (f e_i⁺)²) with f =
+/// kProfileModelErrorFraction; the member whose fit is best (weighted squared residual less
+/// 2 ln of its prior weight) gives the profile. One member, not their mean: the mean of rotated
+/// plumes is a smear that puts plume on the stations the real one missed. Returns q_b (g/s).
+std::vector<double> nnls_profile(const BlockSensitivity& bs, const std::vector<double>& member_weight,
+                                 const ObservationSet& obs) {
+  const std::size_t no = bs.obs.size(), nb = bs.blocks;
+  std::vector<double> e(no), w(no);
+  for (std::size_t i = 0; i < no; ++i) {
+    const Observation& ob = obs.obs[bs.obs[i]];
+    const Platform& p = obs.platforms[static_cast<std::size_t>(ob.platform)];
+    e[i] = ob.value - p.background;
+    const double model = tuning::kProfileModelErrorFraction * std::max(e[i], 0.0);
+    w[i] = 1.0 / (p.noise * p.noise + model * model);
+  }
+  std::vector<double> best_q(nb, 0.0), q(nb), resid(no), hh(nb);
+  double best_cost = std::numeric_limits<double>::infinity();
+  for (std::size_t k = 0; k < member_weight.size(); ++k) {
+    if (!(member_weight[k] > 0)) continue;
+    std::fill(q.begin(), q.end(), 0.0);
+    std::fill(hh.begin(), hh.end(), 0.0);
+    resid = e;
+    for (std::size_t b = 0; b < nb; ++b) {
+      const double* hb = bs.row(k, b);
+      for (std::size_t i = 0; i < no; ++i) hh[b] += w[i] * hb[i] * hb[i];
+    }
+    constexpr int kSweeps = 200;  // converges in a few dozen sweeps for a handful of blocks
+    for (int sweep = 0; sweep < kSweeps; ++sweep) {
+      double change = 0;
+      for (std::size_t b = 0; b < nb; ++b) {
+        if (!(hh[b] > 0)) continue;
+        const double* hb = bs.row(k, b);
+        double g = 0;
+        for (std::size_t i = 0; i < no; ++i) g += w[i] * hb[i] * resid[i];
+        const double qn = std::max(0.0, q[b] + g / hh[b]);
+        const double dq = qn - q[b];
+        if (dq != 0) {
+          for (std::size_t i = 0; i < no; ++i) resid[i] -= dq * hb[i];
+          change = std::max(change, std::abs(dq) / std::max(qn, 1e-12));
+          q[b] = qn;
+        }
+      }
+      if (change < 1e-6) break;
+    }
+    double cost = -2.0 * std::log(member_weight[k]);
+    for (std::size_t i = 0; i < no; ++i) cost += w[i] * resid[i] * resid[i];
+    if (cost < best_cost) {
+      best_cost = cost;
+      best_q = q;
+    }
+  }
+  return best_q;
+}
+
+/// Blocks [b0, b1] of the release period of a profile: from the first to the last block whose
+/// rate reaches kReleasePeriodFractionOfPeak of the peak. False when every rate is 0.
+bool release_period_blocks(const std::vector<double>& q, std::size_t& b0, std::size_t& b1) {
+  const double peak = q.empty() ? 0.0 : *std::max_element(q.begin(), q.end());
+  if (!(peak > 0)) return false;
+  b0 = q.size();
+  b1 = 0;
+  for (std::size_t b = 0; b < q.size(); ++b)
+    if (q[b] >= tuning::kReleasePeriodFractionOfPeak * peak) {
+      b0 = std::min(b0, b);
+      b1 = b;
+    }
+  return true;
+}
+
+/// The release-timing prior of every release hypothesis (InversionOptions): over the operator's
+/// emission span, split into blocks (release_blocks), a release is steady over one interval of
+/// whole blocks. Prior: kGivenWindowPrior on the analyst's window (when given),
+/// kWholeSpanPrior on the whole span, the rest uniform over the B(B+1)/2 intervals of blocks.
+/// Each site is scored on the given window, the whole span and the interval its own release
+/// profile (NNLS) picks: a lower bound of the full mixture that keeps its largest terms.
+struct ReleaseTiming {
+  std::vector<EpochSeconds> blocks;
+  bool has_given{false};
+  EpochSeconds given_start{}, given_end{};
+  double log_given{kNegInf}, log_interval{kNegInf}, log_whole{kNegInf};
+
+  ReleaseTiming(const SourceReceptorOperator& op, const InversionOptions& o)
+      : blocks(release_blocks(op.emit_start(), op.emit_end())) {
+    const double nb = static_cast<double>(blocks.size() - 1);
+    const double n_intervals = 0.5 * nb * (nb + 1);
+    double rest = 1.0 - tuning::kWholeSpanPrior;
+    if (o.given_start && o.given_end && *o.given_end > *o.given_start) {
+      has_given = true;
+      given_start = std::max(*o.given_start, blocks.front());
+      given_end = std::min(*o.given_end, blocks.back());
+      if (!(given_end > given_start)) has_given = false;
+    }
+    if (has_given) {
+      log_given = std::log(tuning::kGivenWindowPrior);
+      rest -= tuning::kGivenWindowPrior;
+    }
+    log_interval = std::log(rest / n_intervals);
+    log_whole = std::log(tuning::kWholeSpanPrior + rest / n_intervals);
+  }
+};
+
+/// Score precomputed columns: the wind-direction member is marginalised independently in every
 /// direction block (Scorer::blocks), the rate is shared by all blocks:
 ///   log p(y | site, q) = Σ_b log Σ_k w_k exp(score_k,b(q)).
 /// With q_stride > 1 only every q_stride-th rate is scored (a coarser rate grid for the
 /// unregistered-source search); log_q of the others stays −inf.
-void score_site(const SourceReceptorOperator& op, const Scorer& sc, double x, double y, double h,
-                SiteScore& out, bool keep_columns, std::size_t q_stride = 1,
-                const StackParams* stack = nullptr) {
-  std::vector<SparseColumn> cols;
-  op.columns(x, y, h, cols, stack);
+void score_columns(const std::vector<SparseColumn>& cols, const SourceReceptorOperator& op, const Scorer& sc,
+                   SiteScore& out, std::size_t q_stride) {
   const std::size_t nq = sc.q().size();
   const std::size_t nb = sc.blocks();
   const std::size_t nk = cols.size();
@@ -332,7 +476,63 @@ void score_site(const SourceReceptorOperator& op, const Scorer& sc, double x, do
   for (std::size_t j = 0; j < nq; j += q_stride)
     out.log_q[j] = sc.q()[j] >= out.q_detect ? v[j] - std::log(static_cast<double>(n_prior)) : kNegInf;
   out.log_marginal = n_prior > 0 ? log_sum_exp(out.log_q.data(), nq) : kNegInf;
-  if (keep_columns) out.cols = std::move(cols);
+}
+
+/// Score one site, its release timing marginalised (ReleaseTiming): log p(y | site) =
+/// log Σ_m π_m p(y | site, interval m). log_q is the same mixture per rate; cols, best_member
+/// and the release interval are those of the interval with the largest term.
+void score_site(const SourceReceptorOperator& op, const Scorer& sc, const ReleaseTiming& timing,
+                const ObservationSet& obs, double x, double y, double h, SiteScore& out, bool keep_columns,
+                std::size_t q_stride = 1, const StackParams* stack = nullptr) {
+  TimedColumns timed;
+  op.timed_columns(x, y, h, timed, stack);
+  struct Interval {
+    EpochSeconds start, end;
+    double log_prior;
+  };
+  std::vector<Interval> intervals;
+  if (timing.has_given) intervals.push_back({timing.given_start, timing.given_end, timing.log_given});
+  intervals.push_back({timing.blocks.front(), timing.blocks.back(), timing.log_whole});
+  const std::size_t nblocks = timing.blocks.size() - 1;
+  if (nblocks > 1) {
+    const BlockSensitivity bs = block_sensitivity(timed, timing.blocks, sc.to_case_units());
+    std::size_t b0 = 0, b1 = 0;
+    if (release_period_blocks(nnls_profile(bs, op.member_weights(), obs), b0, b1)) {
+      // the profile's period, and the same running on to the end of the span (a release still
+      // going when the data end: its last hour is seen by few observations, and the profile
+      // gives it to the block before) or from its start (going before the data began)
+      const std::pair<std::size_t, std::size_t> picks[] = {{b0, b1}, {b0, nblocks - 1}, {0, b1}};
+      for (const auto& [p0, p1] : picks) {
+        if (p0 == 0 && p1 + 1 == nblocks) continue;  // the whole span, already in
+        const Interval iv{timing.blocks[p0], timing.blocks[p1 + 1], timing.log_interval};
+        if (std::none_of(intervals.begin(), intervals.end(),
+                         [&](const Interval& o) { return o.start == iv.start && o.end == iv.end; }))
+          intervals.push_back(iv);
+      }
+    }
+  }
+  const std::size_t nq = sc.q().size();
+  out = SiteScore{};
+  out.log_q.assign(nq, kNegInf);
+  std::vector<SparseColumn> cols;
+  SiteScore part;
+  double best = kNegInf;
+  for (const Interval& iv : intervals) {
+    window_columns(timed, iv.start, iv.end, cols);
+    score_columns(cols, op, sc, part, q_stride);
+    const double term = iv.log_prior + part.log_marginal;
+
+    out.log_marginal = log_add(out.log_marginal, term);
+    for (std::size_t j = 0; j < nq; ++j) out.log_q[j] = log_add(out.log_q[j], iv.log_prior + part.log_q[j]);
+    out.q_detect = std::min(out.q_detect, part.q_detect);
+    if (term > best || out.release_end <= out.release_start) {
+      best = term;
+      out.best_member = part.best_member;
+      out.release_start = iv.start;
+      out.release_end = iv.end;
+      if (keep_columns) out.cols = cols;
+    }
+  }
 }
 
 }  // namespace
@@ -358,59 +558,32 @@ double units_per_g_m3(const std::string& units_in, const std::string& pollutant)
                      "' (use ug/m3, mg/m3, ng/m3, g/m3, ppb or ppm)");
 }
 
+std::vector<EpochSeconds> release_blocks(EpochSeconds span_start, EpochSeconds span_end) {
+  assert(span_end > span_start);
+  const double span = span_end - span_start;
+  double block_s = tuning::kProfileBlockS;
+  if (span / block_s < tuning::kMinProfileBlocks)
+    block_s = std::max(span / tuning::kMinProfileBlocks, tuning::kMinProfileBlockS);
+  const int nb = std::max(1, static_cast<int>(std::ceil(span / block_s - 1e-9)));
+  std::vector<EpochSeconds> starts;
+  for (int b = 0; b <= nb; ++b) starts.push_back(std::min(span_start + b * block_s, span_end));
+  return starts;
+}
+
 std::vector<double> release_profile_g_s(const SourceReceptorOperator& op, const ObservationSet& obs,
                                         const CandidateSite& site, const std::vector<EpochSeconds>& block_starts,
                                         double to_case_units) {
   assert(block_starts.size() >= 2);
-  const std::size_t nb = block_starts.size() - 1;
-  const auto& wk = op.member_weights();
-  // member-weighted mean sensitivity of every observation to each block: h[b][i]
-  std::vector<std::vector<double>> h(nb, std::vector<double>(obs.obs.size(), 0.0));
-  std::vector<SparseColumn> cols;
-  for (std::size_t b = 0; b < nb; ++b) {
-    op.columns_in_window(site.x_m, site.y_m, site.h_m, block_starts[b], block_starts[b + 1], cols,
-                         site.stack ? &*site.stack : nullptr);
-    for (std::size_t k = 0; k < cols.size(); ++k)
-      for (std::size_t j = 0; j < cols[k].index.size(); ++j)
-        h[b][cols[k].index[j]] += wk[k] * to_case_units * cols[k].h_s_m3[j];
-  }
-  // weighted NNLS by cyclic coordinate descent: min Σ_i w_i (e_i − Σ_b q_b h_bi)², q ≥ 0
-  std::vector<double> e(obs.obs.size()), w(obs.obs.size());
-  for (std::size_t i = 0; i < obs.obs.size(); ++i) {
-    const Observation& ob = obs.obs[i];
-    const Platform& p = obs.platforms[static_cast<std::size_t>(ob.platform)];
-    e[i] = ob.value - p.background;
-    const double model = tuning::kProfileModelErrorFraction * std::max(e[i], 0.0);
-    w[i] = 1.0 / (p.noise * p.noise + model * model);
-  }
-  std::vector<double> q(nb, 0.0), resid(e);
-  std::vector<double> hh(nb, 0.0);
-  for (std::size_t b = 0; b < nb; ++b)
-    for (std::size_t i = 0; i < e.size(); ++i) hh[b] += w[i] * h[b][i] * h[b][i];
-  constexpr int kSweeps = 200;  // converges in a few dozen sweeps for a handful of blocks
-  for (int sweep = 0; sweep < kSweeps; ++sweep) {
-    double change = 0;
-    for (std::size_t b = 0; b < nb; ++b) {
-      if (!(hh[b] > 0)) continue;
-      double g = 0;
-      for (std::size_t i = 0; i < e.size(); ++i) g += w[i] * h[b][i] * resid[i];
-      const double qn = std::max(0.0, q[b] + g / hh[b]);
-      const double dq = qn - q[b];
-      if (dq != 0) {
-        for (std::size_t i = 0; i < e.size(); ++i) resid[i] -= dq * h[b][i];
-        change = std::max(change, std::abs(dq) / std::max(qn, 1e-12));
-        q[b] = qn;
-      }
-    }
-    if (change < 1e-6) break;
-  }
-  return q;
+  TimedColumns timed;
+  op.timed_columns(site.x_m, site.y_m, site.h_m, timed, site.stack ? &*site.stack : nullptr);
+  return nnls_profile(block_sensitivity(timed, block_starts, to_case_units), op.member_weights(), obs);
 }
 
 InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& obs, const Grid& grid,
                        const std::vector<CandidateSite>& candidates, const InversionOptions& o) {
   const int threads = worker_threads(o.threads);
   const Scorer sc(obs, o);
+  const ReleaseTiming timing(op, o);
   const auto& q = sc.q();
   const std::size_t nq = q.size();
   const std::size_t nc = candidates.size();
@@ -419,7 +592,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   // 1. single registry candidates
   std::vector<SiteScore> single(nc);
   parallel_for(nc, threads, [&](std::size_t j) {
-    score_site(op, sc, candidates[j].x_m, candidates[j].y_m, candidates[j].h_m, single[j], true, 1,
+    score_site(op, sc, timing, obs, candidates[j].x_m, candidates[j].y_m, candidates[j].h_m, single[j], true, 1,
                candidates[j].stack ? &*candidates[j].stack : nullptr);
   });
   res.hypotheses += nc;
@@ -437,7 +610,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
     out.log_q.assign(nq, kNegInf);
     double lm = kNegInf;
     for (std::size_t k = 0; k < nh; ++k) {
-      score_site(op, sc, x, y, tuning::kUnlistedHeightsM[k], part, false, q_stride);
+      score_site(op, sc, timing, obs, x, y, tuning::kUnlistedHeightsM[k], part, false, q_stride);
       const double lw = std::log(tuning::kUnlistedHeightWeights[k]);
       lm = log_add(lm, lw + part.log_marginal);
       for (std::size_t i = 0; i < nq; ++i) out.log_q[i] = log_add(out.log_q[i], lw + part.log_q[i]);
@@ -622,6 +795,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
 
   res.probability.assign(nc, 0.0);
   res.single_probability.assign(nc, 0.0);
+  for (std::size_t j = 0; j < nc; ++j) res.release_interval.emplace_back(single[j].release_start, single[j].release_end);
   for (std::size_t j = 0; j < nc; ++j) res.probability[j] = res.single_probability[j] = std::exp(lp_single[j] - z);
   // per-candidate rate histogram: single part + pair marginals
   std::vector<std::vector<double>> rate_w(nc, std::vector<double>(nq, 0.0));

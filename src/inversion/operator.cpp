@@ -41,6 +41,17 @@ void simplify(const std::vector<TrajectoryPoint>& pts, std::size_t a, std::size_
 
 double normal_cdf(double z) noexcept { return 0.5 * std::erfc(-z / std::numbers::sqrt2); }
 
+/// Local maxima of the plume along a path below this fraction of its largest are dropped: they
+/// change no likelihood term (the plume is far below the noise where the largest one matters).
+constexpr double kMinPassFractionOfPeak = 1e-3;
+
+/// Beyond this many edge widths from a window's edge a release time is wholly in or out of it.
+constexpr double kEdgeSigmas = 6.0;
+
+/// Along-wind smoothing of the release time of air that travelled tau_s (s): 10 % of the travel
+/// time, at least a minute (along-wind dispersion spreads one instant's release over arrival times).
+double release_edge_s(double tau_s) noexcept { return std::max(60.0, 0.1 * tau_s); }
+
 }  // namespace
 
 std::vector<double> default_rotations_deg() {
@@ -82,7 +93,7 @@ SourceReceptorOperator::SourceReceptorOperator(const WindField& wind, const Obse
   // step: about half a cell at the mean speed, within [1 s, 120 s]
   const double dt_s = std::clamp(0.5 * grid.cell_m / mean_speed, 1.0, 120.0);
   const double tol_m = std::max(0.05 * grid.cell_m, 0.5);
-  const double edge_s = std::max(60.0, 0.1 * opt_.max_back_s);
+  const double edge_s = release_edge_s(opt_.max_back_s);
 
   receptors_.reserve(obs.obs.size());
   for (std::size_t i = 0; i < obs.obs.size(); ++i) {
@@ -156,12 +167,13 @@ std::size_t SourceReceptorOperator::trajectory_points() const noexcept {
 }
 
 void SourceReceptorOperator::contribution(const Path& p, double sx, double sy, double h_m,
-                                          const StackParams* stack, double z_m, EpochSeconds emit_start,
-                                          EpochSeconds emit_end, double* best) const noexcept {
+                                          const StackParams* stack, double z_m, std::vector<TimedPlume>& seg,
+                                          std::vector<Pass>& passes) const {
   const std::size_t ns = opt_.stability_shifts.size();
-  std::fill(best, best + ns, 0.0);
+  passes.clear();
   const std::size_t n = p.x.size();
   if (n < 2) return;
+  seg.assign((n - 1) * ns, TimedPlume{});
   // quick reject: the source is farther than the trajectory ever went
   const double rdx = sx - p.rx, rdy = sy - p.ry;
   if (rdx * rdx + rdy * rdy > (p.reach_m + 100.0) * (p.reach_m + 100.0)) return;
@@ -192,11 +204,10 @@ void SourceReceptorOperator::contribution(const Path& p, double sx, double sy, d
     if (y2 > reject * reject) continue;
     const double ycross = std::sqrt(y2);
     const double t_rel = p.t[k] + f * (p.t[k + 1] - p.t[k]);
+    // the air passed the source before the trajectories begin: outside every release window
     const double tau = std::max(t0 - t_rel, 1.0);
-    const double edge = std::max(60.0, 0.1 * tau);
-    const double z0 = (t_rel - emit_start) / edge, z1 = (t_rel - emit_end) / edge;
-    const double w_emit = (z0 > 6.0 && z1 < -6.0) ? 1.0 : normal_cdf(z0) - normal_cdf(z1);
-    if (w_emit < 1e-4) continue;
+    const double edge_s = release_edge_s(tau);
+    if (t_rel < opt_.emit_start - kEdgeSigmas * edge_s || t_rel > opt_.emit_end + kEdgeSigmas * edge_s) continue;
     const double u = std::max(x / tau, kMinWindSpeed);
     for (std::size_t si = 0; si < ns; ++si) {
       const Stability stab =
@@ -206,9 +217,91 @@ void SourceReceptorOperator::contribution(const Path& p, double sx, double sy, d
       const double sy_eff = std::sqrt(sg.y_m * sg.y_m + (x * sdir) * (x * sdir));
       if (ycross > 6.0 * sy_eff) continue;
       const double h_eff = stack != nullptr ? effective_height_m(*stack, u, stab, x) : h_m;
-      const double c = w_emit * gaussian_plume_g_m3(1.0, u, x, ycross, z_m, h_eff, sy_eff, sg.z_m,
-                                                    p.mixing_height_m[k]);
-      best[si] = std::max(best[si], c);
+      const double c = gaussian_plume_g_m3(1.0, u, x, ycross, z_m, h_eff, sy_eff, sg.z_m, p.mixing_height_m[k]);
+      seg[k * ns + si] = {c, t_rel, edge_s};
+    }
+  }
+  // one pass of the air over the source = one local maximum of the plume along the path (a
+  // meandering trajectory can pass a source twice, at different release times)
+  for (std::size_t si = 0; si < ns; ++si) {
+    double peak = 0;
+    for (std::size_t k = 0; k + 1 < n; ++k) peak = std::max(peak, seg[k * ns + si].h_s_m3);
+    if (!(peak > 0)) continue;
+    for (std::size_t k = 0; k + 1 < n; ++k) {
+      const double c = seg[k * ns + si].h_s_m3;
+      if (c < kMinPassFractionOfPeak * peak) continue;
+      const double before = k > 0 ? seg[(k - 1) * ns + si].h_s_m3 : 0.0;
+      const double after = k + 2 < n ? seg[(k + 1) * ns + si].h_s_m3 : 0.0;
+      if (c >= before && c > after) passes.push_back({si, seg[k * ns + si]});
+    }
+  }
+}
+
+double release_weight(double t_release, double edge_s, EpochSeconds window_start, EpochSeconds window_end) noexcept {
+  assert(edge_s > 0);
+  const double z0 = (t_release - window_start) / edge_s, z1 = (t_release - window_end) / edge_s;
+  if (z0 < -kEdgeSigmas || z1 > kEdgeSigmas) return 0.0;
+  if (z0 > kEdgeSigmas && z1 < -kEdgeSigmas) return 1.0;
+  return std::max(normal_cdf(z0) - normal_cdf(z1), 0.0);
+}
+
+void SourceReceptorOperator::timed_columns(double x_m, double y_m, double h_m, TimedColumns& out,
+                                           const StackParams* stack) const {
+  const std::size_t nk = member_weight_.size();
+  out.member.resize(nk);
+  for (auto& m : out.member) m.clear();
+  const std::size_t ns = opt_.stability_shifts.size();
+  const std::size_t nr = nk / ns;  // members: k = shift index · nr + rotation index
+  std::vector<TimedPlume> seg;
+  std::vector<Pass> passes;
+  for (const Receptor& rec : receptors_) {
+    const Observation& ob = obs_->obs[rec.obs];
+    const double dx0 = x_m - ob.x_m, dy0 = y_m - ob.y_m;
+    const double per_path = 1.0 / static_cast<double>(rec.paths.size());
+    for (std::size_t r = 0; r < nr; ++r) {
+      // rotating the flow by +δ about the receptor == rotating the source by −δ
+      const double sx = ob.x_m + cos_k_[r] * dx0 - sin_k_[r] * dy0;
+      const double sy = ob.y_m + sin_k_[r] * dx0 + cos_k_[r] * dy0;
+      for (std::size_t pi = 0; pi < rec.paths.size(); ++pi) {
+        contribution(rec.paths[pi], sx, sy, h_m, stack, ob.z_m, seg, passes);
+        for (const Pass& ps : passes) {
+          TimedColumns::Member& m = out.member[ps.shift * nr + r];
+          m.index.push_back(rec.obs);
+          m.path.push_back(static_cast<std::uint16_t>(pi));
+          m.h_s_m3.push_back(static_cast<float>(ps.plume.h_s_m3 * per_path));
+          m.t_release.push_back(ps.plume.t_release);
+          m.edge_s.push_back(static_cast<float>(ps.plume.edge_s));
+        }
+      }
+    }
+  }
+}
+
+void window_columns(const TimedColumns& timed, EpochSeconds window_start, EpochSeconds window_end,
+                    std::vector<SparseColumn>& out) {
+  assert(window_start < window_end);
+  out.resize(timed.member.size());
+  for (std::size_t k = 0; k < timed.member.size(); ++k) {
+    const TimedColumns::Member& m = timed.member[k];
+    SparseColumn& col = out[k];
+    col.index.clear();
+    col.h_s_m3.clear();
+    double sum = 0, path_max = 0;
+    for (std::size_t e = 0; e < m.index.size(); ++e) {
+      // a path's passes: the largest windowed one (as the nearest segment is for one pass)
+      path_max = std::max(path_max, m.h_s_m3[e] * release_weight(m.t_release[e], m.edge_s[e], window_start, window_end));
+      const bool last_of_obs = e + 1 == m.index.size() || m.index[e + 1] != m.index[e];
+      if (last_of_obs || m.path[e + 1] != m.path[e]) {
+        sum += path_max;
+        path_max = 0;
+      }
+      if (last_of_obs) {
+        if (sum > 0) {
+          col.index.push_back(m.index[e]);
+          col.h_s_m3.push_back(static_cast<float>(sum));
+        }
+        sum = 0;
+      }
     }
   }
 }
@@ -222,36 +315,9 @@ void SourceReceptorOperator::columns_in_window(double x_m, double y_m, double h_
                                                EpochSeconds emit_end, std::vector<SparseColumn>& out,
                                                const StackParams* stack) const {
   assert(emit_start < emit_end);
-  const std::size_t nk = member_weight_.size();
-  out.resize(nk);
-  for (auto& col : out) {
-    col.index.clear();
-    col.h_s_m3.clear();
-  }
-  const std::size_t ns = opt_.stability_shifts.size();
-  const std::size_t nr = nk / ns;  // members: k = shift index · nr + rotation index
-  std::vector<double> part(ns), sum(ns);
-  for (const Receptor& rec : receptors_) {
-    const Observation& ob = obs_->obs[rec.obs];
-    const double dx0 = x_m - ob.x_m, dy0 = y_m - ob.y_m;
-    for (std::size_t r = 0; r < nr; ++r) {
-      // rotating the flow by +δ about the receptor == rotating the source by −δ
-      const double sx = ob.x_m + cos_k_[r] * dx0 - sin_k_[r] * dy0;
-      const double sy = ob.y_m + sin_k_[r] * dx0 + cos_k_[r] * dy0;
-      std::fill(sum.begin(), sum.end(), 0.0);
-      for (const Path& p : rec.paths) {
-        contribution(p, sx, sy, h_m, stack, ob.z_m, emit_start, emit_end, part.data());
-        for (std::size_t si = 0; si < ns; ++si) sum[si] += part[si];
-      }
-      for (std::size_t si = 0; si < ns; ++si) {
-        const double h = sum[si] / static_cast<double>(rec.paths.size());
-        if (h > 0) {
-          out[si * nr + r].index.push_back(rec.obs);
-          out[si * nr + r].h_s_m3.push_back(static_cast<float>(h));
-        }
-      }
-    }
-  }
+  TimedColumns timed;
+  timed_columns(x_m, y_m, h_m, timed, stack);
+  window_columns(timed, emit_start, emit_end, out);
 }
 
 }  // namespace plumetrace

@@ -150,30 +150,50 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     sites.push_back(site);
   }
 
-  // observation window: from start until air from the farthest candidate, released at `end`,
-  // could arrive at the farthest receptor (at the mean wind speed, with 50 % margin)
+  // transit: how long air from the farthest candidate takes to the farthest receptor (at the
+  // mean wind speed, with 50 % margin)
   const double mean_speed = std::max(wind.mean_speed_m_s(), 1.0);
   const double diag = std::hypot(grid.cols * grid.cell_m, grid.rows * grid.cell_m);
   double reach_m = 0;
   for (const auto& s : sites) reach_m = std::max(reach_m, std::hypot(s.x_m - grid.x_center(grid.cols / 2), s.y_m - grid.y_center(grid.rows / 2)));
   reach_m = std::min(2 * reach_m + 0.25 * diag, diag);
   const double transit_s = std::min(1.5 * reach_m / mean_speed, 12 * 3600.0);
-  const EpochSeconds use_end = end + transit_s;
+  // The emission span: every release time the tracer considers. The analyst's window is a prior
+  // on the timing (InversionOptions::given_start/end), not a cut: the span reaches
+  // kWindowPriorMarginS beyond it on both sides, within the data (and kReleaseLeadBeforeDataS
+  // before the first observation, whose air left its source earlier).
+  const bool window_given = !request.start.empty() || !request.end.empty();
+  const double lead_s = std::min(transit_s, tuning::kReleaseLeadBeforeDataS);
+  EpochSeconds span_start = data_t0 - lead_s, span_end = data_t1;
+  if (window_given) {
+    span_start = std::max(span_start, start - tuning::kWindowPriorMarginS);
+    span_end = std::min(span_end, end + tuning::kWindowPriorMarginS);
+    if (!(span_end > span_start)) {  // a window wholly outside the data: the data decide
+      span_start = data_t0 - lead_s;
+      span_end = data_t1;
+    }
+  }
+  if (!(span_end > span_start)) span_end = span_start + tuning::kMinProfileBlockS;  // one instant of data
+  const EpochSeconds use_end = span_end + transit_s;
 
   lap("met_and_grid");
-  ObservationSet obs = gather_observations(c, tr, grid, pollutant, start, use_end);
+  ObservationSet obs = gather_observations(c, tr, grid, pollutant, span_start, use_end);
   if (obs.obs.empty())
-    throw InvalidInput("no observations of '" + pollutant + "' between " + fmt(start, request.start) +
+    throw InvalidInput("no observations of '" + pollutant + "' between " + fmt(span_start, request.start) +
                        " and " + fmt(use_end, request.end));
 
   lap("observations");
   OperatorOptions oo = request.op;
-  oo.emit_start = start;
-  oo.emit_end = end;
+  oo.emit_start = span_start;
+  oo.emit_end = span_end;
   const SourceReceptorOperator op(wind, obs, grid, oo);
   lap("operator");
   InversionOptions io = request.inv;
   io.to_case_units = units_per_g_m3(units, pollutant);
+  if (window_given) {
+    io.given_start = start;
+    io.given_end = end;
+  }
   if (request.threads > 0) io.threads = request.threads;
   const InversionResult inv = invert(op, obs, grid, sites, io);
 
@@ -183,11 +203,11 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   out.crs_wkt = tr.wkt();
   out.fused = fused_field(obs, grid);
 
-  // footprints: per platform, from up to 6 of its observations inside [start, use_end]
+  // footprints: per platform, from up to 6 of its observations inside [span_start, use_end]
   const int threads = worker_threads(request.threads);
   std::vector<std::vector<std::size_t>> per_platform(obs.platforms.size());
   for (std::size_t i = 0; i < obs.obs.size(); ++i)
-    if (obs.obs[i].t_start + obs.obs[i].averaging_s > start)
+    if (obs.obs[i].t_start + obs.obs[i].averaging_s > span_start)
       per_platform[static_cast<std::size_t>(obs.obs[i].platform)].push_back(i);
   std::vector<std::size_t> fp_obs;
   std::vector<int> fp_platform;
@@ -204,12 +224,12 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     const Observation& ob = obs.obs[fp_obs[i]];
     FootprintOptions fo;
     fo.particles = request.footprint_particles;
-    fo.duration_s = std::clamp(std::min(ob.t_start + ob.averaging_s - start + 1800.0, 3.0 * diag / mean_speed + 600.0),
+    fo.duration_s = std::clamp(std::min(ob.t_start + ob.averaging_s - span_start + 1800.0, 3.0 * diag / mean_speed + 600.0),
                                600.0, 12 * 3600.0);
     fo.dt_s = std::clamp(0.5 * grid.cell_m / mean_speed, 2.0, 60.0);
     fo.receptor_height_m = ob.z_m;
-    fo.emit_start = start;
-    fo.emit_end = end;
+    fo.emit_start = span_start;
+    fo.emit_end = span_end;
     fo.seed = 1000 + i;
     fps[i] = particle_footprint(wind, grid, ob.x_m, ob.y_m, ob.t_start, ob.averaging_s, fo);
   });
@@ -336,15 +356,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
 
   // release profiles: per-block non-negative rates over the emission window, for the leading
   // candidates (hourly blocks, shorter for short windows)
-  std::vector<EpochSeconds> block_starts;
-  {
-    const double span = end - start;
-    double block_s = tuning::kProfileBlockS;
-    if (span / block_s < tuning::kMinProfileBlocks)
-      block_s = std::max(span / tuning::kMinProfileBlocks, tuning::kMinProfileBlockS);
-    const int nb = std::max(1, static_cast<int>(std::ceil(span / block_s - 1e-9)));
-    for (int b = 0; b <= nb; ++b) block_starts.push_back(std::min(start + b * block_s, end));
-  }
+  const std::vector<EpochSeconds> block_starts = release_blocks(span_start, span_end);
   std::vector<std::optional<std::vector<double>>> profile(sites.size());
   {
     std::vector<std::size_t> profiled;
@@ -361,7 +373,8 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   json doc;
   doc["pollutant"] = pollutant;
   doc["window"] = {{"start", fmt(start, request.start)}, {"end", fmt(end, request.end)},
-                   {"given", !request.start.empty() || !request.end.empty()}};
+                   {"given", window_given},
+                   {"release_span", {{"start", fmt(span_start, request.start)}, {"end", fmt(span_end, request.end)}}}};
   json cands = json::array();
   int rank = 0;
   for (std::size_t j : order) {
@@ -437,7 +450,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   }
   json met = json::array();  // the network-mean meteorology the kernels used, per wind slice
   for (const auto& sl : wind.slices) {
-    if (sl.t + 3600 < start || sl.t - 3600 > use_end) continue;
+    if (sl.t + 3600 < span_start || sl.t - 3600 > use_end) continue;
     double su = 0, sv = 0, ss = 0;
     int n = 0;
     for (std::size_t k = 0; k < sl.u.size(); ++k)
@@ -474,7 +487,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                         {"version", kVersion},
                         {"crs", crs},
                         {"grid", {{"cell_m", grid.cell_m}, {"cols", grid.cols}, {"rows", grid.rows}}},
-                        {"observation_window", {{"start", fmt(start, request.start)}, {"end", fmt(use_end, request.end)}}},
+                        {"observation_window", {{"start", fmt(span_start, request.start)}, {"end", fmt(use_end, request.end)}}},
                         {"units", units},
                         {"hypotheses", inv.hypotheses},
                         {"top_pairs", pairs},

@@ -26,7 +26,10 @@ struct Fixture {
 
 /// Stations on a crosswind line 3 km east of the origin; hourly means over 4 hours; a source at
 /// sites[truth] emitting q_g_s during [kT0, kT0 + 4h]; background 6 µg/m³ with 5 % noise.
-Fixture make_case(int truth, double q_g_s, int second = -1, double q2_g_s = 0, bool include_truth = true) {
+/// With release_hour >= 0 the culprit emits only from kT0 + release_hour h to the end (kT0 + 4 h):
+/// each hourly mean sees the part of its hour whose air (1000 s from source to stations) left then.
+Fixture make_case(int truth, double q_g_s, int second = -1, double q2_g_s = 0, bool include_truth = true,
+                  int release_hour = -1) {
   Fixture f;
   f.grid.crs = "EPSG:32650";
   f.grid.x0_m = -5000;
@@ -60,7 +63,13 @@ Fixture make_case(int truth, double q_g_s, int second = -1, double q2_g_s = 0, b
         const double x = ob.x_m - cand[j][0], y = ob.y_m - cand[j][1];
         c += 1e6 * gaussian_plume_g_m3(q, 3.0, x, y, 3.0, 10.0, SigmaScheme::BriggsRural, Stability::D, 800.0);
       };
-      add(truth, q_g_s);
+      double on = 1.0;  // fraction of the hour's air released while the culprit emitted
+      if (release_hour >= 0) {
+        const double travel_s = 3000.0 / 3.0, rel0 = kT0 + 3600.0 * release_hour;
+        const double a = ob.t_start - travel_s, b = a + ob.averaging_s;
+        on = std::max(0.0, b - std::max(a, rel0)) / ob.averaging_s;
+      }
+      add(truth, q_g_s * on);
       if (second >= 0) add(second, q2_g_s);
       ob.value = c * (1.0 + 0.05 * noise(rng));
       f.obs.obs.push_back(ob);
@@ -119,6 +128,41 @@ TEST(Operator, NothingArrivesBeforeTheReleaseOrFromDownwind) {
   for (const auto& col : cols) EXPECT_TRUE(col.index.empty());
 }
 
+TEST(Inversion, AWrongReleaseWindowIsAPriorNotACut) {
+  // the culprit emits from hour 2 on; the analyst's window says hour 0
+  const int truth = 0;
+  Fixture f = make_case(truth, 25.0, -1, 0, true, 2);
+  const SourceReceptorOperator op(f.wind, f.obs, f.grid, op_options());
+  InversionOptions io;
+  io.threads = 2;
+  io.given_start = kT0;
+  io.given_end = kT0 + 3600.0;
+  const InversionResult r = invert(op, f.obs, f.grid, f.sites, io);
+  const auto best = static_cast<int>(std::max_element(r.probability.begin(), r.probability.end()) - r.probability.begin());
+  EXPECT_EQ(best, truth);
+  EXPECT_GT(r.probability[truth], 0.5);
+  // the timing the data show pays the prior of one interval among many (the given window held
+  // half the mass): less certain than with the right window, still far from "no release"
+  EXPECT_LT(r.no_release_probability, 0.1);
+  const double rate = r.rate[truth].estimate;
+  EXPECT_GT(rate, 25.0 / 2);
+  EXPECT_LT(rate, 25.0 * 2);
+  // the timing that carries the culprit's evidence is the true one, not the given one
+  ASSERT_EQ(r.release_interval.size(), f.sites.size());
+  const auto [t0, t1] = r.release_interval[truth];
+  EXPECT_NEAR(t0, kT0 + 2 * 3600.0, 1800.0);
+  EXPECT_GT(t1, kT0 + 3 * 3600.0);
+  // the profile puts the release in hours 2 and 3: blocks of the span, most of the mass there
+  const std::vector<EpochSeconds> blocks = release_blocks(kT0, kT0 + 4 * 3600.0);
+  const std::vector<double> q = release_profile_g_s(op, f.obs, f.sites[truth], blocks, 1e6);
+  double in = 0, all = 0;
+  for (std::size_t b = 0; b + 1 < blocks.size(); ++b) {
+    all += q[b] * (blocks[b + 1] - blocks[b]);
+    if (blocks[b + 1] > kT0 + 2 * 3600.0) in += q[b] * (blocks[b + 1] - blocks[b]);
+  }
+  EXPECT_GT(in, 0.9 * all);
+}
+
 TEST(Inversion, RanksTheTrueSourceFirstAndRecoversItsRate) {
   for (int truth : {0, 1, 2}) {
     Fixture f = make_case(truth, 25.0);
@@ -137,7 +181,9 @@ TEST(Inversion, RanksTheTrueSourceFirstAndRecoversItsRate) {
     const double total = std::accumulate(r.probability.begin(), r.probability.end(), 0.0) +
                          r.unlisted_probability + r.no_release_probability;
     EXPECT_NEAR(total, 1.0, 1e-9);
-    EXPECT_LT(r.no_release_probability, 0.01);  // a 25 g/s plume over seven stations is no accident of noise
+    // a 25 g/s plume over seven stations is no accident of noise (issue #7: incidents ≤ 0.05; the
+    // release timing is not given here, so its prior spreads over every interval of the span)
+    EXPECT_LT(r.no_release_probability, 0.05);
     const double grid_total = std::accumulate(r.grid_posterior.begin(), r.grid_posterior.end(), 0.0);
     EXPECT_NEAR(grid_total, 1.0, 1e-4);
   }

@@ -75,6 +75,23 @@ inline constexpr double kProfileBlockS = 3600.0;
 inline constexpr int kMinProfileBlocks = 6;
 inline constexpr double kMinProfileBlockS = 600.0;
 
+/// Release timing is a prior, not a cut (issue #7 item 5). A release is steady over one interval
+/// of whole release blocks inside the emission span; prior mass kGivenWindowPrior on the
+/// analyst's window when one is given (analysts' windows are often hours off: half the mass
+/// stays elsewhere), kWholeSpanPrior on the whole span (a facility running its excess all day),
+/// the rest uniform over every interval of blocks.
+inline constexpr double kGivenWindowPrior = 0.5;
+inline constexpr double kWholeSpanPrior = 0.2;
+
+/// With a window given, the emission span runs this long (s) before its start and after its end
+/// (clipped to the data): a window 2 h early or late still holds the release inside the span.
+inline constexpr double kWindowPriorMarginS = 4 * 3600.0;
+
+/// The emission span starts this long (s) before the first observation (or the transit time
+/// across the case, if shorter): the first samples see air that left its source earlier, and
+/// every block more before the data is a block no observation constrains well.
+inline constexpr double kReleaseLeadBeforeDataS = 3600.0;
+
 /// The inferred release period runs from the first to the last block whose profile rate is at
 /// least this fraction of the profile's peak.
 inline constexpr double kReleasePeriodFractionOfPeak = 0.1;

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "plumetrace/core/tuning.hpp"
@@ -49,6 +50,10 @@ struct InversionOptions {
   double direction_block_s{tuning::kDirectionBlockS};  ///< the wind-direction error is independent between blocks this long
   double short_direction_block_s{tuning::kShortDirectionBlockS};  ///< ...and this long for samples shorter than 10 minutes
   int threads{0};                                   ///< 0: hardware concurrency
+  /// The analyst's suspected release window, a prior on the release timing (ReleaseTiming in
+  /// inversion.cpp; tuning::kGivenWindowPrior); releases anywhere in the operator's emission span
+  /// stay possible.
+  std::optional<EpochSeconds> given_start, given_end;
 };
 
 struct CandidateSite {
@@ -87,12 +92,19 @@ struct InversionResult {
   double area_m2_90{};                 ///< area of the 90 % credible region of grid_posterior
   RateEstimate unlisted_rate;
   int best_member{};                   ///< most probable wind-rotation member of the top candidate
+  /// per candidate: the release interval whose timing hypothesis dominates its evidence
+  std::vector<std::pair<EpochSeconds, EpochSeconds>> release_interval;
   std::size_t hypotheses{};            ///< how many were scored
 };
 
 /// Unit conversion: observation units per g/m³ for "ug/m3", "mg/m3", "ng/m3", "g/m3", and "ppb" /
 /// "ppm" (at 25 °C, 1 atm) for pollutants with a known molar mass. @throws InvalidInput otherwise.
 double units_per_g_m3(const std::string& units, const std::string& pollutant);
+
+/// Release-time blocks over [span_start, span_end]: hourly (kProfileBlockS), or the span over
+/// kMinProfileBlocks (at least kMinProfileBlockS) for short spans; the last block ends at span_end.
+/// Returns the B + 1 block edges. @pre span_end > span_start.
+std::vector<EpochSeconds> release_blocks(EpochSeconds span_start, EpochSeconds span_end);
 
 /// Release profile of one site: non-negative rates (g/s) per release-time block
 /// [block_starts[b], block_starts[b+1]) that best fit the observations' plume parts (y − b), by

@@ -59,6 +59,40 @@ struct SparseColumn {
   std::vector<float> h_s_m3;         ///< sensitivity, s/m³
 };
 
+/// Sensitivities of all observations to one source with the release time kept: for each member,
+/// one entry per pass of a back-trajectory (sub-sample) over the source (a meandering path can
+/// pass it more than once), with its plume for a source emitting at all times (already divided
+/// by the observation's number of sub-samples) and the time its air passed the source. Entries
+/// are sorted by observation, then path. A source emitting only in a window contributes, per
+/// path, its largest entry·release_weight(t_release, edge_s, window) (window_columns()), so one
+/// geometry pass serves every release-timing hypothesis.
+struct TimedColumns {
+  struct Member {
+    std::vector<std::uint32_t> index;   ///< observation of each entry (non-decreasing)
+    std::vector<std::uint16_t> path;    ///< its sub-sample (entries of one path are consecutive)
+    std::vector<float> h_s_m3;          ///< plume of a steady unit source, s/m³
+    std::vector<double> t_release;      ///< when the entry's air passed the source (epoch s)
+    std::vector<float> edge_s;          ///< smoothing of that time by along-wind dispersion (s)
+    void clear() {
+      index.clear();
+      path.clear();
+      h_s_m3.clear();
+      t_release.clear();
+      edge_s.clear();
+    }
+  };
+  std::vector<Member> member;  ///< per ensemble member
+};
+
+/// Fraction of a release-time distribution N(t_release, edge_s²) inside [window_start, window_end]
+/// (1 well inside, 0 well outside). @pre edge_s > 0.
+double release_weight(double t_release, double edge_s, EpochSeconds window_start, EpochSeconds window_end) noexcept;
+
+/// Columns of a source emitting (steadily) only during [window_start, window_end], from its timed
+/// columns. @pre window_start < window_end.
+void window_columns(const TimedColumns& timed, EpochSeconds window_start, EpochSeconds window_end,
+                    std::vector<SparseColumn>& out);
+
 class SourceReceptorOperator {
  public:
   /// Precomputes the back-trajectories of every observation. @pre emit_start < emit_end.
@@ -78,6 +112,13 @@ class SourceReceptorOperator {
   /// (trajectories reach back only that far).
   void columns_in_window(double x_m, double y_m, double h_m, EpochSeconds emit_start, EpochSeconds emit_end,
                          std::vector<SparseColumn>& out, const StackParams* stack = nullptr) const;
+
+  /// The release-timed sensitivities of every observation to a unit source at (x, y) (see
+  /// TimedColumns; stack as for columns()). Thread-safe.
+  void timed_columns(double x_m, double y_m, double h_m, TimedColumns& out, const StackParams* stack = nullptr) const;
+
+  [[nodiscard]] EpochSeconds emit_start() const noexcept { return opt_.emit_start; }
+  [[nodiscard]] EpochSeconds emit_end() const noexcept { return opt_.emit_end; }
 
   /// Prior weight of each ensemble member (sums to 1).
   [[nodiscard]] const std::vector<double>& member_weights() const noexcept { return member_weight_; }
@@ -99,10 +140,21 @@ class SourceReceptorOperator {
     std::uint32_t obs{};
     std::vector<Path> paths;            ///< sub-samples
   };
-  /// Plume contribution of a source at (sx, sy) to one sub-sample path, for every stability
-  /// shift (best[s], s/m³).
+  struct TimedPlume {
+    double h_s_m3{};     ///< plume of a steady unit source (s/m³)
+    double t_release{};  ///< when the air passed the source (epoch s)
+    double edge_s{1};    ///< smoothing of that time (s)
+  };
+  struct Pass {
+    std::size_t shift{};  ///< stability shift index
+    TimedPlume plume;
+  };
+  /// Plume contributions of a steady source at (sx, sy) to one sub-sample path: for every
+  /// stability shift, each pass of the path over the source (a local maximum of the plume along
+  /// the path's segments), with the time its air passed the source. Air that passed outside the
+  /// operator's emission span contributes nothing. seg: scratch.
   void contribution(const Path& p, double sx, double sy, double h_m, const StackParams* stack, double z_m,
-                    EpochSeconds emit_start, EpochSeconds emit_end, double* best) const noexcept;
+                    std::vector<TimedPlume>& seg, std::vector<Pass>& passes) const;
 
   const WindField* wind_;
   const ObservationSet* obs_;
