@@ -1,7 +1,6 @@
 // The embedded store: SQLite (WAL, synchronous=FULL) plus content-addressed blob files.
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -34,21 +33,6 @@ std::optional<JobStatus> job_status_from(std::string_view text) noexcept {
                       JobStatus::dismissed})
     if (text == to_string(s)) return s;
   return std::nullopt;
-}
-
-std::string sha256_hex(std::string_view bytes) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &n, EVP_sha256(), nullptr) != 1)
-    throw Internal("SHA-256 failed");
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * n);
-  for (unsigned int i = 0; i < n; ++i) {
-    out.push_back(kHex[digest[i] >> 4]);
-    out.push_back(kHex[digest[i] & 15]);
-  }
-  return out;
 }
 
 std::string now_iso8601() {

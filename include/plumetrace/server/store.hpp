@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "plumetrace/audit/sha256.hpp"
 #include "plumetrace/core/time.hpp"
 
 namespace plumetrace::server {
@@ -109,8 +110,8 @@ class Store {
 /// Unavailable when the database cannot be opened.
 [[nodiscard]] std::unique_ptr<Store> open_store(const std::string& url, const std::filesystem::path& data_dir);
 
-/// SHA-256 of `bytes` as 64 lower-case hex digits.
-[[nodiscard]] std::string sha256_hex(std::string_view bytes);
+/// SHA-256 of `bytes` as 64 lower-case hex digits (shared with the audit log).
+using audit::sha256_hex;
 
 /// The current time as ISO 8601 UTC with milliseconds ("2024-05-01T12:00:00.250Z").
 [[nodiscard]] std::string now_iso8601();
