@@ -340,6 +340,9 @@ def main():
     for prog in (args.tracer, args.sim):
         if not os.access(prog, os.X_OK):
             ap.error(f"no executable at {prog} (JOBS=1 bash scripts/build.sh release plumetrace plumetrace-twin)")
+    # the evaluation's audit records go beside the tracer, not into the user's audit log
+    os.environ.setdefault("PLUMETRACE_AUDIT_LOG",
+                          os.path.join(os.path.dirname(os.path.abspath(args.tracer)), "test-audit", "twin-eval.log"))
     work = args.keep or tempfile.mkdtemp(prefix="twin-eval-")
     os.makedirs(work, exist_ok=True)
     tasks = [(k, s, modes) for k in kinds for s in seeds]

@@ -46,6 +46,8 @@ for ((i = 0; i < count; i++)); do
   echo "${K[i % ${#K[@]}]} $((first + i)) ${S[(i / ${#K[@]}) % ${#S[@]}]} ${A[i % ${#A[@]}]}" >> "$plan"
 done
 export sim tracer out trace sim_args
+# the experiments' audit records go beside the build, not into the user's audit log
+export PLUMETRACE_AUDIT_LOG="${PLUMETRACE_AUDIT_LOG:-$build/test-audit/twin-experiments.log}"
 one() {
   set -euo pipefail
   local kind=$1 seed=$2 scale=$3 avg=$4 dir="$out/$1-$2"

@@ -14,6 +14,9 @@
 #include "plumetrace/ingest/case.hpp"
 #include "plumetrace/outputs/inspect.hpp"
 #include "plumetrace/outputs/trace.hpp"
+#include "audit_cmd.hpp"
+#include "plumetrace/audit/log.hpp"
+#include "plumetrace/pipeline/audited_jobs.hpp"
 #include "plumetrace/pipeline/init.hpp"
 #include "plumetrace/pipeline/trace_job.hpp"
 #include "serve_cmd.hpp"
@@ -28,6 +31,7 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  trace CASE_DIR [--pollutant P] [--start T] [--end T] [--out DIR] [--json] [--all] [--threads N]\n"
+    "        [--audit-log FILE]\n"
     "        rank the likely sources of the pollutant observed in the window\n"
     "  inspect CASE_DIR [--json]\n"
     "        show what was read from a case folder: counts, time span, variables, extent,\n"
@@ -36,6 +40,10 @@ constexpr const char* kUsage =
     "        write an XYZ PNG tile pyramid and tilejson.json for static hosting\n"
     "  serve [--data DIR] [--listen HOST:PORT] [--store URL] [--cors ORIGIN]\n"
     "        the HTTP service: case uploads, trace jobs, map tiles (docs/http.md)\n"
+    "  sample-inspections REGISTRY --inspectors FILE --rates A=..,B=..,C=..,D=.. [--seed N] [--json]\n"
+    "        \"double random\" inspection draw by credit tier, two inspectors each (audited)\n"
+    "  audit list|verify|replay ID [--log FILE]\n"
+    "        the audit log of trace and sample-inspections runs (docs/audit.md)\n"
     "  --version\n"
     "\n"
     "Run 'plumetrace COMMAND --help' for a command's options.\n";
@@ -53,7 +61,10 @@ constexpr const char* kTraceHelp =
     "  --out DIR      also write ranking.json, ranking.geojson, posterior.tif, footprint.tif, fused.tif\n"
     "  --json         print the ranking document (JSON) on standard output and nothing else\n"
     "  --all          list every facility in the table (default: the top 10 and a line for the rest)\n"
-    "  --threads N    worker threads (default: all cores)\n";
+    "  --threads N    worker threads (default: all cores; the result does not depend on it)\n"
+    "  --audit-log FILE  append the run's audit record here (default $PLUMETRACE_AUDIT_LOG, else\n"
+    "                 $XDG_DATA_HOME/plumetrace/audit.log, else ~/.local/share/plumetrace/audit.log);\n"
+    "                 when it cannot be written the trace fails (exit 3)\n";
 
 constexpr const char* kInspectHelp =
     "usage: plumetrace inspect CASE_DIR [--json]\n"
@@ -110,7 +121,7 @@ void print_diagnostics_summary(const Case& c) {
 }
 
 int cmd_trace(int argc, char** argv) {
-  const Args a = parse_args(argc, argv, 2, {"--pollutant", "--start", "--end", "--out", "--threads"},
+  const Args a = parse_args(argc, argv, 2, {"--pollutant", "--start", "--end", "--out", "--threads", "--audit-log"},
                             {"--json", "--all", "--help"});
   if (has_flag(a, "--help")) {
     std::cout << kTraceHelp;
@@ -132,7 +143,9 @@ int cmd_trace(int argc, char** argv) {
       throw InvalidInput("--threads needs a number, got '" + it->second + "'");
     }
   }
-  const TraceResult res = pipeline::run_trace_job(c, r);
+  const auto log = audit::resolve_log_path(a.options.count("--audit-log") ? a.options.at("--audit-log") : "");
+  const nlohmann::json extra = {{"case", std::filesystem::absolute(r.case_dir).lexically_normal().string()}};
+  const TraceResult res = pipeline::run_audited_trace(c, r, log, "cli", extra).result;
   if (auto it = a.options.find("--out"); it != a.options.end()) write_trace_outputs(res, it->second);
   if (json_out)
     std::cout << res.ranking.dump(2) << "\n";
@@ -166,6 +179,24 @@ int cmd_tiles(int argc, char** argv) {
   return cli::run_tiles(a.positional, a.options);
 }
 
+int cmd_sample_inspections(int argc, char** argv) {
+  const Args a = parse_args(argc, argv, 2, cli::kSampleOptions, {"--json", "--help"});
+  if (has_flag(a, "--help")) {
+    std::cout << cli::kSampleHelp;
+    return 0;
+  }
+  return cli::run_sample_inspections(a.positional, a.options, has_flag(a, "--json"));
+}
+
+int cmd_audit(int argc, char** argv) {
+  const Args a = parse_args(argc, argv, 2, cli::kAuditOptions, {"--json", "--help"});
+  if (has_flag(a, "--help")) {
+    std::cout << cli::kAuditHelp;
+    return 0;
+  }
+  return cli::run_audit(a.positional, a.options, has_flag(a, "--json"));
+}
+
 int cmd_serve(int argc, char** argv) {
   const Args a = parse_args(argc, argv, 2, cli::kServeOptions, {"--help"});
   if (has_flag(a, "--help")) {
@@ -197,6 +228,8 @@ int main(int argc, char** argv) {
     if (cmd == "inspect") return cmd_inspect(argc, argv);
     if (cmd == "tiles") return cmd_tiles(argc, argv);
     if (cmd == "serve") return cmd_serve(argc, argv);
+    if (cmd == "sample-inspections") return cmd_sample_inspections(argc, argv);
+    if (cmd == "audit") return cmd_audit(argc, argv);
     std::cerr << "plumetrace: unknown command '" << cmd << "'\n" << kUsage;
     return 2;
   } catch (const std::exception& e) {

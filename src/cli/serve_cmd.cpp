@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "plumetrace/audit/log.hpp"
 #include "plumetrace/core/error.hpp"
 #include "plumetrace/server/http_server.hpp"
 
@@ -17,7 +18,9 @@ const char* const kServeHelp =
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0 = any free port)\n"
     "  --store URL         sqlite (default: embedded under --data); postgresql://... is not built yet\n"
     "  --cors ORIGIN       send CORS headers allowing ORIGIN ('*' or https://host)\n"
-    "  --threads N         threads per trace job (default: all cores)\n";
+    "  --threads N         threads per trace job (default: all cores)\n"
+    "  --audit-log FILE    append each trace job's audit record here (default $PLUMETRACE_AUDIT_LOG,\n"
+    "                      else $XDG_DATA_HOME/plumetrace/audit.log, else ~/.local/share/plumetrace/audit.log)\n";
 
 int run_serve(const std::vector<std::string>& positional, const std::map<std::string, std::string>& options) {
   if (!positional.empty()) throw InvalidInput("serve takes no positional argument");
@@ -33,6 +36,7 @@ int run_serve(const std::vector<std::string>& positional, const std::map<std::st
       throw InvalidInput("--threads needs a number, got '" + it->second + "'");
     }
   }
+  o.audit_log = audit::resolve_log_path(options.count("--audit-log") ? options.at("--audit-log") : "");
   server::Server srv(o);
   const std::string host = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
   std::cout << "plumetrace serve: listening on http://" << host << ":" << srv.port() << std::endl;

@@ -180,7 +180,7 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
   auto& d = *impl_;
   if (d.opt.network_threads < 1) throw InvalidInput("network threads must be at least 1");
   d.store = open_store(d.opt.store_url, d.opt.data_dir);
-  d.jobs = std::make_unique<JobRunner>(*d.store, d.opt.job_threads, d.opt.kernel_threads);
+  d.jobs = std::make_unique<JobRunner>(*d.store, d.opt.job_threads, d.opt.kernel_threads, d.opt.audit_log);
   ApiOptions ao;
   ao.cors_origin = d.opt.cors_origin;
   ao.max_upload_bytes = d.opt.max_upload_bytes;

@@ -3,7 +3,9 @@
 #include <iostream>
 #include <random>
 
+#include "plumetrace/audit/log.hpp"
 #include "plumetrace/core/error.hpp"
+#include "plumetrace/pipeline/audited_jobs.hpp"
 #include "plumetrace/server/cases.hpp"
 #include "plumetrace/server/problem.hpp"
 
@@ -40,8 +42,9 @@ std::string new_job_id() {
   return id;
 }
 
-JobRunner::JobRunner(Store& store, int job_threads, int kernel_threads)
+JobRunner::JobRunner(Store& store, int job_threads, int kernel_threads, fs::path audit_log)
     : store_(store), kernel_threads_(kernel_threads),
+      audit_log_(audit_log.empty() ? audit::default_log_path() : std::move(audit_log)),
       pool_(std::make_unique<WorkerPool>(std::max(job_threads, 1), kMaxQueuedJobs)) {}
 
 JobRunner::~JobRunner() {
@@ -153,9 +156,13 @@ void JobRunner::run(const std::string& id) {
       if (req.contains("start")) r.start = pipeline::parse_request_time(req["start"].get<std::string>());
       if (req.contains("end")) r.end = pipeline::parse_request_time(req["end"].get<std::string>());
       r.threads = kernel_threads_;
-      const TraceResult result = pipeline::run_trace_job(
-          r, [&](int pct, std::string_view phase) { store_.update_job(id, JobStatus::running, pct, std::string(phase)); },
-          token.get());
+      const json extra = {{"case", rec->case_name}, {"job", id}};
+      const TraceResult result =
+          pipeline::run_audited_trace(
+              r, audit_log_, "serve", extra,
+              [&](int pct, std::string_view phase) { store_.update_job(id, JobStatus::running, pct, std::string(phase)); },
+              token.get())
+              .result;
       write_trace_outputs(result, output_dir(id));
       store_.finish_job(id, JobStatus::successful, "done", result.ranking.dump());
     }

@@ -27,6 +27,13 @@ namespace plumetrace::accuracy {
 
 namespace fs = std::filesystem;
 
+/// The traces these tests run append to an audit log beside the build, never the user's (ctest
+/// sets PLUMETRACE_AUDIT_LOG too; this covers running the test binary by hand).
+inline const bool kAuditLogSet = [] {
+  const fs::path log = fs::path(PLUMETRACE_BINARY).parent_path() / "test-audit" / "accuracy.log";
+  return ::setenv("PLUMETRACE_AUDIT_LOG", log.c_str(), 0) == 0;
+}();
+
 /// Path of the tracer executable.
 inline fs::path tracer_path() {
   if (const char* env = std::getenv("PLUMETRACE_TRACER"); env != nullptr && *env != '\0') return env;

@@ -13,6 +13,8 @@
 #include <nlohmann/json.hpp>
 
 #include "http_client.hpp"
+#include "plumetrace/audit/log.hpp"
+#include "plumetrace/pipeline/audited_jobs.hpp"
 
 namespace {
 
@@ -147,6 +149,24 @@ TEST(Server, TraceJobEqualsCliAndServesTiles) {
   const json http_doc = json::parse(res.body);
   const json cli_doc = cli_ranking();
   expect_same_ranking(http_doc, cli_doc);
+  {
+    // the job left its audit record, alike the CLI's: origin, case and job, inputs, result hash
+    const char* log = std::getenv("PLUMETRACE_AUDIT_LOG");
+    ASSERT_NE(log, nullptr);
+    json mine;
+    for (const json& r : plumetrace::audit::read_records(log))
+      if (r.value("job", "") == id) mine = r;
+    ASSERT_TRUE(mine.is_object()) << "no audit record for job " << id;
+    EXPECT_EQ(mine["command"], "trace");
+    EXPECT_EQ(mine["origin"], "serve");
+    EXPECT_EQ(mine["case"], "ex101");
+    EXPECT_EQ(mine["parameters"]["start"], kStart);
+    EXPECT_EQ(mine["inputs"].size(), 6u);  // the five case files and boundaries.geojson
+    plumetrace::TraceResult tr;
+    tr.ranking = http_doc;
+    EXPECT_EQ(mine["result_sha256"], plumetrace::pipeline::trace_result_sha256(tr));
+    EXPECT_TRUE(plumetrace::audit::verify(log).ok());
+  }
 
   // synchronous execution: 200 with the ranking
   const HttpResult sync = http_request(port, verb::post, "/processes/trace/execution", execution_body("ex101").dump(),

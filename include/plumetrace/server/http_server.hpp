@@ -23,6 +23,7 @@ struct ServerOptions {
   std::size_t max_queued_requests{1024};     ///< waiting handlers beyond which 503 is answered
   int job_threads{1};                        ///< trace jobs at once
   int kernel_threads{0};                     ///< threads per trace job; 0 = all cores
+  std::filesystem::path audit_log;           ///< trace jobs' audit log; empty = audit::default_log_path()
   std::size_t header_limit_bytes{8192};      ///< request line + headers; beyond: 431
   std::uint64_t max_upload_bytes{256ull << 20};  ///< one case file; beyond: 413
   std::chrono::milliseconds read_timeout{10000};   ///< a request's headers, then its body, must arrive within this

@@ -25,8 +25,9 @@ class JobRunner {
   /// Called once with the job's final record (successful, failed or dismissed).
   using Done = std::function<void(const JobRecord&)>;
 
-  /// `job_threads` jobs at once (>= 1), each using `kernel_threads` threads (0 = all cores).
-  JobRunner(Store& store, int job_threads, int kernel_threads);
+  /// `job_threads` jobs at once (>= 1), each using `kernel_threads` threads (0 = all cores);
+  /// each trace appends its record to `audit_log` (empty = audit::default_log_path(), resolved here).
+  JobRunner(Store& store, int job_threads, int kernel_threads, std::filesystem::path audit_log = {});
   /// Cancels running jobs without recording an end (they are queued again on the next start).
   ~JobRunner();
   JobRunner(const JobRunner&) = delete;
@@ -58,6 +59,7 @@ class JobRunner {
 
   Store& store_;
   int kernel_threads_;
+  std::filesystem::path audit_log_;
   std::mutex mu_;
   bool stopping_{false};
   std::map<std::string, std::shared_ptr<pipeline::CancelToken>> running_;
