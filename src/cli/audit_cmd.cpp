@@ -104,6 +104,10 @@ int run_audit(const std::vector<std::string>& positional, const std::map<std::st
   if (positional.empty()) throw InvalidInput("audit needs list, verify or replay ID");
   const std::string& sub = positional[0];
   const fs::path log = audit::resolve_log_path(option(options, "--log"));
+  if (sub != "list" && sub != "verify" && sub != "replay")
+    throw InvalidInput("unknown audit command '" + sub + "' (list, verify, replay ID)");
+  std::error_code ec;
+  if (!fs::exists(log, ec)) throw NotFound("no audit log at " + log.string());
   if (sub == "list") {
     if (positional.size() != 1) throw InvalidInput("audit list takes no argument");
     const auto records = audit::read_records(log);

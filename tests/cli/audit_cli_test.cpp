@@ -145,6 +145,10 @@ TEST(AuditCli, VerifyExitsOneNamingTheBrokenRecordAndWarnsOnATornTail) {
   EXPECT_EQ(torn.code, 0) << torn.err;
   EXPECT_NE(torn.err.find("warning"), std::string::npos);
   EXPECT_NE(torn.out.find("3 records verify"), std::string::npos);
+  // no log at all: not an empty success
+  const Ran none = plumetrace_cmd("audit verify --log '" + (log.string() + ".none") + "'");
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("no audit log at"), std::string::npos) << none.err;
   fs::remove_all(d);
 }
 
