@@ -121,7 +121,7 @@ int run_audit(const std::vector<std::string>& positional, const std::map<std::st
       if (r.contains("job") && r["job"].is_string()) what += " job " + r["job"].get<std::string>();
       if (r.value("command", "") == "sample-inspections" && r.contains("seeds") && r["seeds"].contains("draw"))
         what = "seed " + r["seeds"]["draw"].dump();
-      std::cout << std::setw(5) << r.value("seq", 0) << "  " << r.value("time", "") << "  " << std::left << std::setw(18)
+      std::cout << std::setw(5) << r.value("seq", 0) << "  " << r.value("time", "") << "  " << std::left << std::setw(19)
                 << r.value("command", "") << std::setw(6) << r.value("origin", "") << std::right << "  result "
                 << r.value("result_sha256", "").substr(0, 12) << "  hash " << r.value("hash", "").substr(0, 12) << "  "
                 << what << "\n";
