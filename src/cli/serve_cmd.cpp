@@ -15,7 +15,8 @@ const char* const kServeHelp =
     "  --data DIR          where the store keeps its database, files and job outputs\n"
     "                      (default ./plumetrace-data)\n"
     "  --listen HOST:PORT  address to listen on (default 127.0.0.1:8080; port 0 = any free port)\n"
-    "  --store URL         sqlite (default: embedded under --data); postgresql://... is not built yet\n"
+    "  --store URL         sqlite (default: embedded under --data) or postgresql://USER@HOST:PORT/DB\n"
+    "                      (PostgreSQL 15 + PostGIS 3; uploaded files still stay under --data)\n"
     "  --cors ORIGIN       send CORS headers allowing ORIGIN ('*' or https://host)\n"
     "  --threads N         threads per trace job (default: all cores)\n";
 
