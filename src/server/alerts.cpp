@@ -132,8 +132,9 @@ std::optional<double> robust_z(double value, std::span<const double> baseline) {
   return (value - median) / scale;
 }
 
-PeriodMean period_mean(std::span<const StoredReading> series, EpochSeconds start_s, double period_s) {
-  const double spacing = median_spacing(series).value_or(kDefaultReadingPeriodS);
+PeriodMean period_mean(std::span<const StoredReading> series, EpochSeconds start_s, double period_s,
+                       std::optional<double> spacing_s) {
+  const double spacing = spacing_s ? *spacing_s : median_spacing(series).value_or(kDefaultReadingPeriodS);
   const EpochSeconds end_s = start_s + period_s;
   PeriodMean m;
   double weighted = 0, covered = 0;
@@ -169,9 +170,16 @@ AlertCheck check_alerts(Store& store, JobRunner& jobs, const std::string& case_n
   double longest_s = 0;
   for (const ThresholdRule& t : rules.rules) longest_s = std::max(longest_s, t.period_s);
 
+  // alerts raised by this check, per (station, pollutant): a candidate within kAlertDedupeS of
+  // one of them is settled without asking the store
+  std::map<std::pair<std::string, std::string>, std::vector<EpochSeconds>> raised_at;
   auto raise = [&](const StoredReading& r, std::string rule, double value) {
+    auto& times = raised_at[{r.station_id, r.variable}];
+    if (std::any_of(times.begin(), times.end(), [&](EpochSeconds t) { return std::abs(t - r.time_s) < kAlertDedupeS; }))
+      return;
     if (out.raised.size() >= kMaxAlertsPerAppend) {
       ++out.left_out;
+      times.push_back(r.time_s);  // counted once per dedupe window
       return;
     }
     AlertRecord a;
@@ -184,6 +192,7 @@ AlertCheck check_alerts(Store& store, JobRunner& jobs, const std::string& case_n
     a.value = value;
     a.created = now_iso8601();
     if (!store.record_alert(a, kAlertDedupeS)) return;
+    times.push_back(r.time_s);
     try {
       const JobRecord job = jobs.submit_trace({{"case", case_name},
                                                {"pollutant", r.variable},
@@ -197,24 +206,34 @@ AlertCheck check_alerts(Store& store, JobRunner& jobs, const std::string& case_n
     out.raised.push_back(std::move(a));
   };
 
+  auto before = [](const StoredReading& x, EpochSeconds t) { return x.time_s < t; };
   for (auto& [key, rows] : groups) {
     std::sort(rows.begin(), rows.end(), [](const StoredReading* a, const StoredReading* b) { return a->time_s < b->time_s; });
     const std::vector<StoredReading> series =
         store.readings(case_name, key.first, key.second, rows.front()->time_s - std::max(kBaselineWindowS, longest_s),
                        rows.back()->time_s + longest_s + 1.0);
-    const std::span<const StoredReading> all(series);
+    const double spacing = median_spacing(series).value_or(kDefaultReadingPeriodS);
+    double longest_reading_s = spacing;  // how far before a period a reading covering part of it can start
+    for (const StoredReading& x : series) longest_reading_s = std::max(longest_reading_s, x.period_s.value_or(0.0));
+    auto slice = [&](EpochSeconds from, EpochSeconds to) {  // the readings with from <= time < to
+      const auto lo = std::lower_bound(series.begin(), series.end(), from, before);
+      const auto hi = std::lower_bound(lo, series.end(), to, before);
+      return std::span<const StoredReading>(lo, hi);
+    };
+    std::vector<double> baseline;
     for (const StoredReading* r : rows) {
       if (rules.anomaly && rules.anomaly->pollutant == r->variable) {
-        std::vector<double> baseline;
-        for (const StoredReading& b : series)
-          if (b.time_s >= r->time_s - kBaselineWindowS && b.time_s < r->time_s) baseline.push_back(b.value);
+        baseline.clear();
+        for (const StoredReading& b : slice(r->time_s - kBaselineWindowS, r->time_s)) baseline.push_back(b.value);
         const auto z = robust_z(r->value, baseline);
         if (z && *z >= rules.anomaly->score)
           raise(*r, r->variable + " robust z >= " + format_number(rules.anomaly->score), *z);
       }
       for (const ThresholdRule& t : rules.rules) {
         if (t.pollutant != r->variable) continue;
-        const PeriodMean m = period_mean(all, period_start(r->time_s, t.period_s, tz), t.period_s);
+        const EpochSeconds start = period_start(r->time_s, t.period_s, tz);
+        const PeriodMean m =
+            period_mean(slice(start - longest_reading_s, start + t.period_s), start, t.period_s, spacing);
         if (m.count > 0 && m.capture >= kMinDataCapture && m.mean > t.threshold)
           raise(*r, t.pollutant + " " + t.period + " mean > " + format_number(t.threshold), m.mean);
       }

@@ -373,12 +373,17 @@ class PgStore final : public StoreBase {
   /// A transaction, rolled back unless commit() ran. Caller holds mu_.
   class Tx {
    public:
-    explicit Tx(PgStore& st) : st_(st) { st_.command("BEGIN"); }
+    explicit Tx(PgStore& st) : st_(st) {
+      st_.command("BEGIN");
+      st_.in_tx_ = true;
+    }
     void commit() {
       st_.command("COMMIT");
       done_ = true;
+      st_.in_tx_ = false;
     }
     ~Tx() {
+      st_.in_tx_ = false;
       if (!done_) PQclear(PQexec(st_.conn_, "ROLLBACK"));
     }
     Tx(const Tx&) = delete;
@@ -390,23 +395,25 @@ class PgStore final : public StoreBase {
   };
 
   /// A connection lost (the database restarted) is opened again before the next statement that
-  /// starts outside a transaction. Caller holds mu_.
+  /// starts outside a transaction; inside one, the transaction fails (its work is gone with the
+  /// connection, and running the rest outside it would commit half of it). Caller holds mu_.
   void reconnect_if_lost() {
     if (PQstatus(conn_) == CONNECTION_OK) return;
+    if (in_tx_) throw Unavailable("the connection to the PostgreSQL store was lost");
     PQreset(conn_);
     if (PQstatus(conn_) != CONNECTION_OK) throw Unavailable("the PostgreSQL store is unreachable");
   }
 
   /// Run constant SQL (no parameters; several statements allowed). Caller holds mu_.
   void command(const char* sql) {
-    if (PQtransactionStatus(conn_) == PQTRANS_IDLE || PQstatus(conn_) != CONNECTION_OK) reconnect_if_lost();
+    reconnect_if_lost();
     const Result r(PQexec(conn_, sql));
     check(r, PGRES_COMMAND_OK);
   }
 
   /// Run constant SQL `sql` with bound text parameters. Caller holds mu_.
   Result exec(const std::string& sql, const std::vector<Param>& params) {
-    if (PQtransactionStatus(conn_) == PQTRANS_IDLE || PQstatus(conn_) != CONNECTION_OK) reconnect_if_lost();
+    reconnect_if_lost();
     std::vector<const char*> values(params.size());
     for (std::size_t i = 0; i < params.size(); ++i) values[i] = params[i] ? params[i]->c_str() : nullptr;
     Result r(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr, values.data(), nullptr, nullptr, 0));
@@ -430,6 +437,7 @@ class PgStore final : public StoreBase {
   }
 
   PGconn* conn_{nullptr};
+  bool in_tx_{false};  ///< inside a Tx (guarded by mu_)
   std::mutex mu_;
 };
 

@@ -74,8 +74,8 @@ inline constexpr double kTraceBeforeS = 6.0 * 3600.0;
 inline constexpr double kTraceAfterS = 1.0 * 3600.0;
 
 /// At most this many alerts (and trace jobs) from one append request: a backlog upload of a
-/// month of readings must not flood the job queue; the rest are not raised (the response says
-/// how many were left out).
+/// month of readings must not flood the job queue; the rest are not raised (the response counts
+/// the exceedances left unchecked, at most one per station and pollutant per kAlertDedupeS).
 inline constexpr std::size_t kMaxAlertsPerAppend = 16;
 
 /// Validation bounds of a rules document (not tuned: they keep one PUT small and a check cheap).
@@ -135,8 +135,10 @@ struct PeriodMean {
   double capture{};  ///< 0..1
   std::size_t count{};
 };
-/// @pre `series` sorted by time. Covers [start_s, start_s + period_s).
-[[nodiscard]] PeriodMean period_mean(std::span<const StoredReading> series, EpochSeconds start_s, double period_s);
+/// @pre `series` sorted by time. Covers [start_s, start_s + period_s). `spacing_s`, when given,
+/// replaces the spacing inferred from `series` (a caller passing part of a series gives the whole's).
+[[nodiscard]] PeriodMean period_mean(std::span<const StoredReading> series, EpochSeconds start_s, double period_s,
+                                     std::optional<double> spacing_s = std::nullopt);
 
 /// What checking one append did.
 struct AlertCheck {
