@@ -312,16 +312,21 @@ TEST(Server, AcknowledgedReadingsAndJobsSurviveSigkill) {
 
 /// Every reading the server acknowledged is there after a SIGKILL in the middle of a stream of
 /// appends, on both backends (PostgreSQL: the cluster of scripts/pg-test-cluster.sh).
-class ServerOnBackend : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(ServerOnBackend, EveryAcknowledgedReadingSurvivesSigkill) {
-  std::string url;
-  if (GetParam() == "postgresql") {
+class ServerOnBackend : public ::testing::TestWithParam<std::string> {
+ protected:
+  /// The store URL of this test: "" (embedded SQLite) or a fresh PostgreSQL schema.
+  void SetUp() override {
+    if (GetParam() != "postgresql") return;
     PLUMETRACE_REQUIRE_TEST_PG();
     std::string error;
-    url = plumetrace::test::fresh_pg_schema_url(*plumetrace::test::test_pg_url(), error);
-    ASSERT_FALSE(url.empty()) << error;
+    url_ = plumetrace::test::fresh_pg_schema_url(*plumetrace::test::test_pg_url(), error);
+    ASSERT_FALSE(url_.empty()) << error;
   }
+  std::string url_;
+};
+
+TEST_P(ServerOnBackend, EveryAcknowledgedReadingSurvivesSigkill) {
+  const std::string& url = url_;
   const fs::path data = fresh_dir("sigkill_" + GetParam());
   std::vector<std::string> acknowledged;  // "M0x,TIME,no2,VALUE" of every acknowledged row
   {
@@ -425,13 +430,7 @@ TEST(Server, ThresholdAlertStartsATraceJob) {
 /// The anomaly score over HTTP on both backends; two servers sharing one store receive the same
 /// spike at the same moment and raise one alert between them (the dedupe is one transaction).
 TEST_P(ServerOnBackend, AnomalyAlertsAreDeduplicatedAndCapped) {
-  std::string url;
-  if (GetParam() == "postgresql") {
-    PLUMETRACE_REQUIRE_TEST_PG();
-    std::string error;
-    url = plumetrace::test::fresh_pg_schema_url(*plumetrace::test::test_pg_url(), error);
-    ASSERT_FALSE(url.empty()) << error;
-  }
+  const std::string& url = url_;
   const fs::path data = fresh_dir("anomaly_" + GetParam());
   ServerProcess srv(data, url);
   ServerProcess twin(data, url);  // a second server on the same store (and the same --data files)
