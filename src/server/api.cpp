@@ -15,6 +15,7 @@
 #include "plumetrace/core/version.hpp"
 #include "plumetrace/render/tile_renderer.hpp"
 #include "plumetrace/render/tilejson.hpp"
+#include "plumetrace/server/alerts.hpp"
 #include "plumetrace/server/cases.hpp"
 #include "plumetrace/server/problem.hpp"
 
@@ -233,6 +234,10 @@ struct Api::Impl {
       return tiles(req, t);
     }
     if (s.size() >= 4 && s[0] == "api" && s[1] == "v1" && s[2] == "cases") return cases_route(req, t, m);
+    if (s.size() == 3 && s[0] == "api" && s[1] == "v1" && s[2] == "alerts") {
+      require(get, "GET, HEAD");
+      return alerts_route(req, t);
+    }
     throw NotFound("no such resource");
   }
 
@@ -322,8 +327,9 @@ struct Api::Impl {
       const std::string path = join(s, 5, s.size());
       if (m == http::verb::put) {
         if (!valid_case_path(path)) throw InvalidInput("not a case file path of CONTRACT §1 (e.g. sources.csv, traces/car_01.csv)");
-        if (path == "readings.csv") return readings_answer(req, append_readings_csv(store, name, req.body()));
+        if (path == "readings.csv") return readings_answer(req, name, append_readings_csv(store, name, req.body()));
         const auto [f, created] = store.put_file(name, path, req.body());
+        if (path == "stations.csv") store_stations_csv(store, name, req.body());
         return json_response(created ? http::status::created : http::status::ok, req,
                              {{"path", f.path}, {"sha256", f.sha256}, {"bytes", f.bytes}});
       }
@@ -342,8 +348,9 @@ struct Api::Impl {
     }
     if (s.size() == 5 && s[4] == "readings") {
       require(m == http::verb::post, "POST");
-      return readings_answer(req, append_readings_csv(store, name, req.body()));
+      return readings_answer(req, name, append_readings_csv(store, name, req.body()));
     }
+    if (s.size() == 5 && s[4] == "alert-rules") return alert_rules_route(req, name, m);
     if (s.size() == 5 && s[4] == "layers") {
       require(m == http::verb::get, "GET");
       return json_response(http::status::ok, req, layers(name));
@@ -351,16 +358,52 @@ struct Api::Impl {
     throw NotFound("no such resource");
   }
 
-  std::shared_ptr<Response> readings_answer(const Request& req, const ReadingsReport& r) const {
+  /// The answer to an append, after checking the readings against the case's alert rules.
+  std::shared_ptr<Response> readings_answer(const Request& req, const std::string& name, const ReadingsReport& r) {
     json rejected = json::array();
     for (const Rejection& x : r.rejected) rejected.push_back({{"line", x.line}, {"reason", x.reason}});
-    const json doc = {{"valid", r.valid}, {"added", r.added}, {"duplicates", r.valid - r.added}, {"rejected", rejected}};
+    json doc = {{"valid", r.valid}, {"added", r.added}, {"duplicates", r.valid - r.added}, {"rejected", rejected}};
     if (r.valid == 0 && !r.rejected.empty()) {
       json p = problem_document(422, "no usable reading in the body");
       p["rejected"] = rejected;
       return json_response(http::status::unprocessable_entity, req, p, kProblemJson);
     }
+    const AlertCheck check = check_alerts(store, jobs, name, r.rows, case_time_zone(store, name));
+    doc["alerts"] = json::array();
+    for (const AlertRecord& a : check.raised) doc["alerts"].push_back(to_json(a));
+    if (check.left_out > 0) doc["alerts_left_out"] = check.left_out;
     return json_response(http::status::ok, req, doc);
+  }
+
+  /// PUT/GET /api/v1/cases/{case}/alert-rules.
+  std::shared_ptr<Response> alert_rules_route(const Request& req, const std::string& name, http::verb m) {
+    if (m == http::verb::put) {
+      const json body = json::parse(req.body(), nullptr, false);
+      if (body.is_discarded()) throw InvalidInput("the body is not JSON");
+      AlertRules rules;
+      try {
+        rules = parse_alert_rules(body);
+      } catch (const InvalidAlertRules& e) {
+        json p = problem_document(400, e.what());
+        p["field"] = e.field();
+        return json_response(http::status::bad_request, req, p, kProblemJson);
+      }
+      store.put_alert_rules(name, to_json(rules).dump());
+      return json_response(http::status::ok, req, to_json(rules));
+    }
+    require(m == http::verb::get, "GET, HEAD, PUT");
+    const auto text = store.alert_rules(name);
+    if (!text) throw NotFound("case '" + name + "' has no alert rules");
+    return make(http::status::ok, req, *text, kJson);
+  }
+
+  /// GET /api/v1/alerts[?case=].
+  std::shared_ptr<Response> alerts_route(const Request& req, const Target& t) {
+    std::string name;
+    if (auto it = t.query.find("case"); it != t.query.end()) name = case_name(it->second);
+    json list = json::array();
+    for (const AlertRecord& a : store.alerts(name)) list.push_back(to_json(a));
+    return json_response(http::status::ok, req, {{"alerts", list}});
   }
 
   json layers(const std::string& name) {
@@ -486,6 +529,8 @@ std::uint64_t Api::body_limit(http::verb method, std::string_view target) const 
   if (method == http::verb::post && path.starts_with("/api/v1/cases/") && path.ends_with("/readings"))
     return impl_->opt.max_readings_bytes;
   if (method == http::verb::post && path.starts_with("/processes/")) return impl_->opt.max_execute_bytes;
+  if (method == http::verb::put && path.starts_with("/api/v1/cases/") && path.ends_with("/alert-rules"))
+    return impl_->opt.max_alert_rules_bytes;
   return 0;
 }
 

@@ -26,6 +26,7 @@ struct ApiOptions {
   std::uint64_t max_upload_bytes{256ull << 20};       ///< PUT .../files/{path}
   std::uint64_t max_readings_bytes{32ull << 20};      ///< POST .../readings
   std::uint64_t max_execute_bytes{64ull << 10};       ///< POST /processes/trace/execution
+  std::uint64_t max_alert_rules_bytes{64ull << 10};   ///< PUT .../alert-rules
 };
 
 class Api {

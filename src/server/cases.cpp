@@ -134,7 +134,24 @@ ReadingsReport append_readings_csv(Store& store, const std::string& case_name, s
   report.valid = rows.size();
   report.added = rows.empty() ? 0 : store.append_readings(case_name, rows);
   report.rejected = diag.rejected();
+  report.rows = std::move(rows);
   return report;
+}
+
+TimeZone case_time_zone(Store& store, const std::string& case_name) {
+  return TimeZone::parse(stored_settings(store, case_name).timezone);
+}
+
+void store_stations_csv(Store& store, const std::string& case_name, const std::string& text) {
+  CsvReader csv = CsvReader::from_string(text);
+  Diagnostics ignored;  // the trace reports stations.csv's bad rows; the store keeps the good ones
+  std::vector<StoredStation> rows;
+  try {
+    for (const Station& s : read_stations_csv(csv, "stations.csv", ignored)) rows.push_back({s.id, s.lon, s.lat});
+  } catch (const InvalidInput&) {
+    // not a stations table at all: stored as a file, no positions
+  }
+  store.put_stations(case_name, rows);
 }
 
 std::string readings_csv(Store& store, const std::string& case_name) {

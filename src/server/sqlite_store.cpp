@@ -1,81 +1,18 @@
-// The embedded store: SQLite (WAL, synchronous=FULL) plus content-addressed blob files.
+// The embedded store: SQLite (WAL, synchronous=FULL); blob files are StoreBase's.
 
-#include <fcntl.h>
 #include <sqlite3.h>
-#include <unistd.h>
 
-#include <cassert>
-#include <chrono>
 #include <cmath>
-#include <cstdio>
-#include <fstream>
 #include <mutex>
-#include <random>
 
 #include "plumetrace/core/error.hpp"
-#include "plumetrace/server/store.hpp"
+#include "store_backends.hpp"
 
 namespace plumetrace::server {
-
-const char* to_string(JobStatus s) noexcept {
-  switch (s) {
-    case JobStatus::accepted: return "accepted";
-    case JobStatus::running: return "running";
-    case JobStatus::successful: return "successful";
-    case JobStatus::failed: return "failed";
-    case JobStatus::dismissed: return "dismissed";
-  }
-  return "failed";
-}
-
-std::optional<JobStatus> job_status_from(std::string_view text) noexcept {
-  for (JobStatus s : {JobStatus::accepted, JobStatus::running, JobStatus::successful, JobStatus::failed,
-                      JobStatus::dismissed})
-    if (text == to_string(s)) return s;
-  return std::nullopt;
-}
-
-std::string now_iso8601() {
-  const auto now = std::chrono::system_clock::now();
-  const double s = std::chrono::duration<double>(now.time_since_epoch()).count();
-  return format_iso8601(std::floor(s * 1000.0) / 1000.0, 0);
-}
 
 namespace {
 
 namespace fs = std::filesystem;
-
-/// Write `bytes` to `path` durably: a temporary file in the same folder, fsync, rename, fsync of
-/// the folder. @throws Unavailable when the disk refuses.
-void write_file_durably(const fs::path& path, const std::string& bytes) {
-  const fs::path tmp = path.string() + ".tmp" + std::to_string(::getpid()) + "_" +
-                       std::to_string(std::hash<std::string>{}(bytes) ^ static_cast<std::size_t>(::gettid()));
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Unavailable("cannot write to the store");
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w <= 0) {
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Unavailable("cannot write to the store");
-    }
-    done += static_cast<std::size_t>(w);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(tmp.c_str());
-    throw Unavailable("cannot write to the store");
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    throw Unavailable("cannot write to the store");
-  }
-  const int dfd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
 
 /// A prepared statement, finalized on scope exit.
 class Stmt {
@@ -145,13 +82,28 @@ CREATE TABLE IF NOT EXISTS jobs(
   finished TEXT NOT NULL DEFAULT '', updated TEXT NOT NULL);
 )sql";
 
-class SqliteStore final : public Store {
+/// Schema migrations, by PRAGMA user_version: kMigrations[i] takes a database from version i to
+/// i + 1 (version 0 is the schema above, as the first release of the service created it).
+constexpr const char* kMigrations[] = {
+    // 1: stations with their positions; alert rules and alerts
+    R"sql(
+CREATE TABLE IF NOT EXISTS stations(
+  case_name TEXT NOT NULL REFERENCES cases(name), station_id TEXT NOT NULL, lon REAL NOT NULL, lat REAL NOT NULL,
+  PRIMARY KEY(case_name, station_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS alert_rules(
+  case_name TEXT PRIMARY KEY REFERENCES cases(name), rules TEXT NOT NULL, updated TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS alerts(
+  id TEXT PRIMARY KEY, case_name TEXT NOT NULL, station_id TEXT NOT NULL, pollutant TEXT NOT NULL,
+  time_ms INTEGER NOT NULL, rule TEXT NOT NULL, value REAL NOT NULL, job TEXT NOT NULL DEFAULT '',
+  created TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS alerts_by_key ON alerts(case_name, station_id, pollutant, time_ms);
+)sql",
+};
+
+class SqliteStore final : public StoreBase {
  public:
-  explicit SqliteStore(const fs::path& data_dir) : dir_(data_dir) {
-    std::error_code ec;
-    fs::create_directories(dir_ / "blobs", ec);
-    if (ec) throw Unavailable("cannot create the data folder");
-    const fs::path db = dir_ / "plumetrace.sqlite";
+  explicit SqliteStore(const fs::path& data_dir) : StoreBase(data_dir) {
+    const fs::path db = data_dir / "plumetrace.sqlite";
     if (sqlite3_open_v2(db.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                         nullptr) != SQLITE_OK) {
       sqlite3_close(db_);
@@ -162,39 +114,25 @@ class SqliteStore final : public Store {
     exec("PRAGMA synchronous=FULL");
     exec("PRAGMA foreign_keys=ON");
     exec(kSchema);
+    migrate();
   }
   ~SqliteStore() override { sqlite3_close(db_); }
 
-  const fs::path& data_dir() const noexcept override { return dir_; }
-
-  fs::path blob_path(const std::string& sha) const override {
-    assert(sha.size() == 64);
-    return dir_ / "blobs" / sha.substr(0, 2) / sha;
-  }
-
-  std::pair<StoredFile, bool> put_file(const std::string& case_name, const std::string& path,
-                                       const std::string& bytes) override {
-    StoredFile f{path, sha256_hex(bytes), bytes.size()};
-    const fs::path blob = blob_path(f.sha256);
-    std::error_code ec;
-    if (!fs::exists(blob, ec)) {
-      fs::create_directories(blob.parent_path(), ec);
-      write_file_durably(blob, bytes);
-    }
+  bool put_file_row(const std::string& case_name, const StoredFile& f) override {
     std::lock_guard lock(mu_);
     Tx tx(*this);
     ensure_case(case_name);
     Stmt q(db_, "SELECT 1 FROM files WHERE case_name=?1 AND path=?2");
-    q.bind(1, case_name).bind(2, path);
+    q.bind(1, case_name).bind(2, f.path);
     const bool existed = q.step();
     Stmt s(db_,
            "INSERT INTO files(case_name,path,sha256,bytes,updated) VALUES(?1,?2,?3,?4,?5) "
            "ON CONFLICT(case_name,path) DO UPDATE SET sha256=excluded.sha256, bytes=excluded.bytes, "
            "updated=excluded.updated");
-    s.bind(1, case_name).bind(2, path).bind(3, f.sha256).bind(4, static_cast<std::int64_t>(f.bytes)).bind(5, now_iso8601());
+    s.bind(1, case_name).bind(2, f.path).bind(3, f.sha256).bind(4, static_cast<std::int64_t>(f.bytes)).bind(5, now_iso8601());
     s.step();
     tx.commit();
-    return {f, !existed};
+    return !existed;
   }
 
   std::optional<StoredFile> file(const std::string& case_name, const std::string& path) override {
@@ -230,7 +168,7 @@ class SqliteStore final : public Store {
            "VALUES(?1,?2,?3,?4,?5,?6,?7)");
     std::size_t added = 0;
     for (const StoredReading& r : rows) {
-      s.bind(1, case_name).bind(2, r.station_id).bind(3, static_cast<std::int64_t>(std::llround(r.time_s * 1000.0)));
+      s.bind(1, case_name).bind(2, r.station_id).bind(3, to_time_ms(r.time_s));
       s.bind(4, r.variable).bind(5, r.value).bind(6, r.unit);
       if (r.period_s) s.bind(7, *r.period_s);
       else s.bind_null(7);
@@ -248,12 +186,100 @@ class SqliteStore final : public Store {
            "SELECT station_id, time_ms, variable, value, unit, period_s FROM readings WHERE case_name=?1 "
            "ORDER BY station_id, variable, time_ms");
     s.bind(1, case_name);
-    std::vector<StoredReading> out;
-    while (s.step()) {
-      StoredReading r{s.text(0), static_cast<double>(s.int64(1)) / 1000.0, s.text(2), s.real(3), s.text(4), std::nullopt};
-      if (!s.is_null(5)) r.period_s = s.real(5);
-      out.push_back(std::move(r));
+    return reading_rows(s);
+  }
+
+  std::vector<StoredReading> readings(const std::string& case_name, const std::string& station_id,
+                                      const std::string& variable, EpochSeconds from_s, EpochSeconds to_s) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_,
+           "SELECT station_id, time_ms, variable, value, unit, period_s FROM readings WHERE case_name=?1 "
+           "AND station_id=?2 AND variable=?3 AND time_ms>=?4 AND time_ms<?5 ORDER BY time_ms");
+    s.bind(1, case_name).bind(2, station_id).bind(3, variable).bind(4, to_time_ms(from_s)).bind(5, to_time_ms(to_s));
+    return reading_rows(s);
+  }
+
+  void put_stations(const std::string& case_name, const std::vector<StoredStation>& stations) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    ensure_case(case_name);
+    Stmt d(db_, "DELETE FROM stations WHERE case_name=?1");
+    d.bind(1, case_name);
+    d.step();
+    Stmt s(db_, "INSERT OR REPLACE INTO stations(case_name,station_id,lon,lat) VALUES(?1,?2,?3,?4)");
+    for (const StoredStation& st : stations) {
+      s.bind(1, case_name).bind(2, st.id).bind(3, st.lon).bind(4, st.lat);
+      s.step();
+      s.reset();
     }
+    tx.commit();
+  }
+
+  std::vector<StoredStation> stations(const std::string& case_name) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "SELECT station_id, lon, lat FROM stations WHERE case_name=?1 ORDER BY station_id");
+    s.bind(1, case_name);
+    std::vector<StoredStation> out;
+    while (s.step()) out.push_back({s.text(0), s.real(1), s.real(2)});
+    return out;
+  }
+
+  void put_alert_rules(const std::string& case_name, const std::string& rules_json) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);
+    ensure_case(case_name);
+    Stmt s(db_,
+           "INSERT INTO alert_rules(case_name,rules,updated) VALUES(?1,?2,?3) "
+           "ON CONFLICT(case_name) DO UPDATE SET rules=excluded.rules, updated=excluded.updated");
+    s.bind(1, case_name).bind(2, rules_json).bind(3, now_iso8601());
+    s.step();
+    tx.commit();
+  }
+
+  std::optional<std::string> alert_rules(const std::string& case_name) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "SELECT rules FROM alert_rules WHERE case_name=?1");
+    s.bind(1, case_name);
+    if (!s.step()) return std::nullopt;
+    return s.text(0);
+  }
+
+  bool record_alert(const AlertRecord& a, double dedupe_s) override {
+    std::lock_guard lock(mu_);
+    Tx tx(*this);  // BEGIN IMMEDIATE: the check and the insert under one write lock
+    const std::int64_t t = to_time_ms(a.time_s), window = to_time_ms(dedupe_s);
+    Stmt q(db_,
+           "SELECT 1 FROM alerts WHERE case_name=?1 AND station_id=?2 AND pollutant=?3 "
+           "AND time_ms>?4 AND time_ms<?5 LIMIT 1");
+    q.bind(1, a.case_name).bind(2, a.station_id).bind(3, a.pollutant).bind(4, t - window).bind(5, t + window);
+    if (q.step()) return false;
+    Stmt s(db_,
+           "INSERT INTO alerts(id,case_name,station_id,pollutant,time_ms,rule,value,job,created) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+    s.bind(1, a.id).bind(2, a.case_name).bind(3, a.station_id).bind(4, a.pollutant).bind(5, t).bind(6, a.rule);
+    s.bind(7, a.value).bind(8, a.job).bind(9, a.created);
+    s.step();
+    tx.commit();
+    return true;
+  }
+
+  void set_alert_job(const std::string& alert_id, const std::string& job_id) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_, "UPDATE alerts SET job=?2 WHERE id=?1");
+    s.bind(1, alert_id).bind(2, job_id);
+    s.step();
+  }
+
+  std::vector<AlertRecord> alerts(const std::string& case_name) override {
+    std::lock_guard lock(mu_);
+    Stmt s(db_,
+           "SELECT id, case_name, station_id, pollutant, time_ms, rule, value, job, created FROM alerts "
+           "WHERE ?1='' OR case_name=?1 ORDER BY time_ms DESC, created DESC, id");
+    s.bind(1, case_name);
+    std::vector<AlertRecord> out;
+    while (s.step())
+      out.push_back({s.text(0), s.text(1), s.text(2), s.text(3), static_cast<double>(s.int64(4)) / 1000.0, s.text(5),
+                     s.real(6), s.text(7), s.text(8)});
     return out;
   }
 
@@ -328,6 +354,17 @@ class SqliteStore final : public Store {
   static constexpr const char* kJobColumns =
       "SELECT id, process, case_name, status, progress, message, request, created, started, finished, updated";
 
+  /// The rows of a SELECT station_id, time_ms, variable, value, unit, period_s.
+  static std::vector<StoredReading> reading_rows(Stmt& s) {
+    std::vector<StoredReading> out;
+    while (s.step()) {
+      StoredReading r{s.text(0), static_cast<double>(s.int64(1)) / 1000.0, s.text(2), s.real(3), s.text(4), std::nullopt};
+      if (!s.is_null(5)) r.period_s = s.real(5);
+      out.push_back(std::move(r));
+    }
+    return out;
+  }
+
   static JobRecord job_from(const Stmt& s) {
     JobRecord j;
     j.id = s.text(0);
@@ -372,24 +409,36 @@ class SqliteStore final : public Store {
     }
   }
 
+  /// Bring an older database up to the current schema, one version per transaction.
+  void migrate() {
+    for (;;) {
+      std::lock_guard lock(mu_);
+      Tx tx(*this);
+      std::size_t version = 0;
+      {
+        Stmt v(db_, "PRAGMA user_version");
+        v.step();
+        version = static_cast<std::size_t>(v.int64(0));
+      }
+      if (version >= std::size(kMigrations)) return;
+      exec(kMigrations[version]);
+      exec(("PRAGMA user_version=" + std::to_string(version + 1)).c_str());
+      tx.commit();
+    }
+  }
+
   void ensure_case(const std::string& name) {
     Stmt s(db_, "INSERT OR IGNORE INTO cases(name, created) VALUES(?1, ?2)");
     s.bind(1, name).bind(2, now_iso8601());
     s.step();
   }
 
-  fs::path dir_;
   sqlite3* db_{nullptr};
   std::mutex mu_;
 };
 
 }  // namespace
 
-std::unique_ptr<Store> open_store(const std::string& url, const fs::path& data_dir) {
-  if (url.empty() || url == "sqlite" || url.rfind("sqlite:", 0) == 0) return std::make_unique<SqliteStore>(data_dir);
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0)
-    throw InvalidInput("--store postgresql://... is not available in this build yet (only the embedded SQLite store)");
-  throw InvalidInput("--store: unknown store URL scheme (use sqlite or postgresql://...)");
-}
+std::unique_ptr<Store> open_sqlite_store(const fs::path& data_dir) { return std::make_unique<SqliteStore>(data_dir); }
 
 }  // namespace plumetrace::server

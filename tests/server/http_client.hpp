@@ -77,11 +77,11 @@ inline HttpResult http_request(int port, http::verb method, const std::string& t
   return c.request(method, target, body, headers);
 }
 
-/// `plumetrace serve --data DIR --listen 127.0.0.1:0` as a child process; the port is read from
-/// its first line of output. Killed (SIGTERM, then waited for) on destruction.
+/// `plumetrace serve --data DIR --listen 127.0.0.1:0 [--store URL]` as a child process; the port
+/// is read from its first line of output. Killed (SIGTERM, then waited for) on destruction.
 class ServerProcess {
  public:
-  explicit ServerProcess(const std::filesystem::path& data_dir) {
+  explicit ServerProcess(const std::filesystem::path& data_dir, const std::string& store_url = "") {
     int fds[2];
     if (::pipe(fds) != 0) throw std::runtime_error("pipe");
     pid_ = ::fork();
@@ -91,8 +91,12 @@ class ServerProcess {
       ::close(fds[0]);
       ::close(fds[1]);
       const std::string data = data_dir.string();
-      ::execl(PLUMETRACE_BINARY, PLUMETRACE_BINARY, "serve", "--data", data.c_str(), "--listen", "127.0.0.1:0",
-              "--threads", "2", static_cast<char*>(nullptr));
+      if (store_url.empty())
+        ::execl(PLUMETRACE_BINARY, PLUMETRACE_BINARY, "serve", "--data", data.c_str(), "--listen", "127.0.0.1:0",
+                "--threads", "2", static_cast<char*>(nullptr));
+      else
+        ::execl(PLUMETRACE_BINARY, PLUMETRACE_BINARY, "serve", "--data", data.c_str(), "--listen", "127.0.0.1:0",
+                "--threads", "2", "--store", store_url.c_str(), static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(fds[1]);

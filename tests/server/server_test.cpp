@@ -15,6 +15,7 @@
 #include "http_client.hpp"
 #include "plumetrace/audit/log.hpp"
 #include "plumetrace/pipeline/audited_jobs.hpp"
+#include "pg_test_env.hpp"
 
 namespace {
 
@@ -328,5 +329,176 @@ TEST(Server, AcknowledgedReadingsAndJobsSurviveSigkill) {
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(wait_job(port, queued_job).at("status"), "successful");
 }
+
+/// Every reading the server acknowledged is there after a SIGKILL in the middle of a stream of
+/// appends, on both backends (PostgreSQL: the cluster of scripts/pg-test-cluster.sh).
+class ServerOnBackend : public ::testing::TestWithParam<std::string> {
+ protected:
+  /// The store URL of this test: "" (embedded SQLite) or a fresh PostgreSQL schema.
+  void SetUp() override {
+    if (GetParam() != "postgresql") return;
+    PLUMETRACE_REQUIRE_TEST_PG();
+    std::string error;
+    url_ = plumetrace::test::fresh_pg_schema_url(*plumetrace::test::test_pg_url(), error);
+    ASSERT_FALSE(url_.empty()) << error;
+  }
+  std::string url_;
+};
+
+TEST_P(ServerOnBackend, EveryAcknowledgedReadingSurvivesSigkill) {
+  const std::string& url = url_;
+  const fs::path data = fresh_dir("sigkill_" + GetParam());
+  std::vector<std::string> acknowledged;  // "M0x,TIME,no2,VALUE" of every acknowledged row
+  {
+    ServerProcess srv(data, url);
+    const int port = srv.port();
+    ASSERT_EQ(http_request(port, verb::put, "/api/v1/cases/live/files/stations.csv", slurp(kCase / "stations.csv")).status, 201);
+    std::atomic<bool> stop{false};
+    std::thread streamer([&] {
+      try {
+        HttpClient c(port);
+        for (int i = 0; !stop; ++i) {
+          // 10 rows per request: two stations, 5 minutes each, request i covers its own 25 minutes
+          std::string body = "station_id,time,variable,value,unit\n";
+          std::vector<std::string> rows;
+          for (int k = 0; k < 10; ++k) {
+            const int minute = (i * 5 + k / 2) * 5;
+            char t[40];
+            std::snprintf(t, sizeof t, "2022-01-%02dT%02d:%02d:00Z", 1 + minute / 1440, minute / 60 % 24, minute % 60);
+            const std::string row = std::string(k % 2 ? "M02," : "M01,") + t + ",no2," + std::to_string(i * 10 + k);
+            rows.push_back(row);
+            body += row + ",ug/m3\n";
+          }
+          const HttpResult r = c.request(verb::post, "/api/v1/cases/live/readings", body);
+          if (r.status != 200) break;
+          acknowledged.insert(acknowledged.end(), rows.begin(), rows.end());
+        }
+      } catch (const std::exception&) {
+        // the server died mid-stream
+      }
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    srv.kill(SIGKILL);
+    stop = true;
+    streamer.join();
+  }
+  ASSERT_GT(acknowledged.size(), 50u);
+  ServerProcess again(data, url);
+  const HttpResult csv = http_request(again.port(), verb::get, "/api/v1/cases/live/files/readings.csv");
+  ASSERT_EQ(csv.status, 200);
+  std::size_t lost = 0;
+  for (const std::string& row : acknowledged)
+    if (csv.body.find(row + ",ug/m3,") == std::string::npos) ++lost;
+  std::printf("%s: %zu readings acknowledged before SIGKILL, %zu lost\n", GetParam().c_str(), acknowledged.size(), lost);
+  EXPECT_EQ(lost, 0u);
+}
+
+/// Live early warning: rules over HTTP, readings that cross a threshold raise one alert, which
+/// starts a trace job whose ranking can be read.
+TEST(Server, ThresholdAlertStartsATraceJob) {
+  ServerProcess srv(fresh_dir("alerts"));
+  const int port = srv.port();
+  HttpClient c(port);
+  for (const char* f : {"case.json", "sources.csv", "stations.csv", "traces/car_01.csv"})
+    ASSERT_EQ(c.request(verb::put, std::string("/api/v1/cases/warn/files/") + f, slurp(kCase / f)).status, 201) << f;
+  ASSERT_EQ(c.request(verb::put, "/api/v1/cases/warn/files/boundaries.geojson", slurp(kBoundaries)).status, 201);
+  expect_problem(http_request(port, verb::get, "/api/v1/cases/warn/alert-rules"), 404);
+  // bad rules: 400 naming the field
+  const HttpResult bad = http_request(port, verb::put, "/api/v1/cases/warn/alert-rules",
+                                      R"({"rules": [{"pollutant": "so2", "period": "an hour", "threshold": 40}]})");
+  expect_problem(bad, 400);
+  EXPECT_EQ(json::parse(bad.body).value("field", ""), "rules[0].period");
+  const json rules = {{"rules", {{{"pollutant", "so2"}, {"period", "PT1H"}, {"threshold", 40.0}}}},
+                      {"anomaly", {{"pollutant", "so2"}, {"score", 8.0}}}};
+  const HttpResult put = http_request(port, verb::put, "/api/v1/cases/warn/alert-rules", rules.dump());
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(json::parse(http_request(port, verb::get, "/api/v1/cases/warn/alert-rules").body), rules);
+
+  // the example's hourly readings: M02 reads 66.57 ug/m3 at 22:00, 56.82 at 00:00 (within 6 h)
+  const HttpResult first = http_request(port, verb::post, "/api/v1/cases/warn/readings", slurp(kCase / "readings.csv"));
+  ASSERT_EQ(first.status, 200) << first.body;
+  const json raised = json::parse(first.body).at("alerts");
+  ASSERT_EQ(raised.size(), 1u) << first.body;
+  EXPECT_EQ(raised[0].at("station_id"), "M02");
+  EXPECT_EQ(raised[0].at("time"), "2021-07-28T14:00:00Z");
+  EXPECT_EQ(raised[0].at("rule"), "so2 PT1H mean > 40.0");
+  EXPECT_DOUBLE_EQ(raised[0].at("value").get<double>(), 66.57);
+  const std::string job = raised[0].at("job");
+  // the same readings again: stored once, no new alert
+  const json again = json::parse(http_request(port, verb::post, "/api/v1/cases/warn/readings", slurp(kCase / "readings.csv")).body);
+  EXPECT_EQ(again.at("added"), 0);
+  EXPECT_TRUE(again.at("alerts").empty());
+  const json listed = json::parse(http_request(port, verb::get, "/api/v1/alerts?case=warn").body).at("alerts");
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].at("job"), job);
+  EXPECT_EQ(listed[0].at("case"), "warn");
+  EXPECT_TRUE(json::parse(http_request(port, verb::get, "/api/v1/alerts?case=other").body).at("alerts").empty());
+
+  // the job traces [t - 6 h, t + 1 h] and ranks the sources
+  const json done = wait_job(port, job);
+  ASSERT_EQ(done.at("status"), "successful") << done.dump();
+  const HttpResult res = http_request(port, verb::get, "/jobs/" + job + "/results");
+  ASSERT_EQ(res.status, 200);
+  const json ranking = json::parse(res.body);
+  ASSERT_FALSE(ranking.at("candidates").empty());
+  std::printf("alert job %s: first %s (p %.3f), window %s\n", job.c_str(),
+              ranking["candidates"][0].at("id").get<std::string>().c_str(),
+              ranking["candidates"][0].at("probability").get<double>(), ranking.at("window").dump().c_str());
+  EXPECT_EQ(ranking["candidates"][0].at("id"), "S007");  // example-101's true source
+}
+
+/// The anomaly score over HTTP on both backends; two servers sharing one store receive the same
+/// spike at the same moment and raise one alert between them (the dedupe is one transaction).
+TEST_P(ServerOnBackend, AnomalyAlertsAreDeduplicatedAndCapped) {
+  const std::string& url = url_;
+  const fs::path data = fresh_dir("anomaly_" + GetParam());
+  ServerProcess srv(data, url);
+  ServerProcess twin(data, url);  // a second server on the same store (and the same --data files)
+  const int port = srv.port();
+  ASSERT_EQ(http_request(port, verb::put, "/api/v1/cases/anom/files/stations.csv", slurp(kCase / "stations.csv")).status, 201);
+  ASSERT_EQ(http_request(port, verb::put, "/api/v1/cases/anom/alert-rules",
+                         R"({"rules": [{"pollutant": "no2", "period": "PT1H", "threshold": 0}], "anomaly": {"pollutant": "so2"}})")
+                .status,
+            200);
+  auto row = [](int hour, const char* var, double v) {
+    char t[40];
+    std::snprintf(t, sizeof t, "2022-03-%02dT%02d:00:00Z", 1 + hour / 24, hour % 24);
+    return "M01," + std::string(t) + "," + var + "," + std::to_string(v) + ",ug/m3\n";
+  };
+  const std::string header = "station_id,time,variable,value,unit\n";
+  std::string baseline = header;
+  for (int h = 0; h < 24; ++h) baseline += row(h, "so2", 10.0 + (h % 5) * 0.5);
+  const HttpResult quiet = http_request(port, verb::post, "/api/v1/cases/anom/readings", baseline);
+  ASSERT_EQ(quiet.status, 200) << quiet.body;
+  EXPECT_TRUE(json::parse(quiet.body).at("alerts").empty());
+  // the same spike to both servers at once: one alert between them
+  HttpResult a, b;
+  std::thread ta([&] { a = http_request(port, verb::post, "/api/v1/cases/anom/readings", header + row(24, "so2", 200)); });
+  std::thread tb([&] { b = http_request(twin.port(), verb::post, "/api/v1/cases/anom/readings", header + row(24, "so2", 200)); });
+  ta.join();
+  tb.join();
+  ASSERT_EQ(a.status, 200) << a.body;
+  ASSERT_EQ(b.status, 200) << b.body;
+  json spike = json::parse(a.body).at("alerts");
+  const json from_twin = json::parse(b.body);
+  for (const json& x : from_twin.at("alerts")) spike.push_back(x);
+  ASSERT_EQ(spike.size(), 1u) << a.body << "\n" << b.body;
+  EXPECT_EQ(spike[0].at("rule"), "so2 robust z >= 8.0");
+  EXPECT_GT(spike[0].at("value").get<double>(), 8.0);
+  EXPECT_TRUE(spike[0].at("job").is_string());
+  // a second spike 2 h later: the same event, no second alert
+  const json later = json::parse(http_request(port, verb::post, "/api/v1/cases/anom/readings", header + row(26, "so2", 300)).body);
+  EXPECT_TRUE(later.at("alerts").empty()) << later.dump();
+  // 20 exceedances 7 h apart in one request: 16 alerts, 4 left out
+  std::string backlog = header;
+  for (int i = 0; i < 20; ++i) backlog += row(100 + 7 * i, "no2", 50);
+  const json capped = json::parse(http_request(port, verb::post, "/api/v1/cases/anom/readings", backlog).body);
+  EXPECT_EQ(capped.at("alerts").size(), 16u);
+  EXPECT_EQ(capped.at("alerts_left_out"), 4);
+  EXPECT_EQ(json::parse(http_request(twin.port(), verb::get, "/api/v1/alerts").body).at("alerts").size(), 17u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ServerOnBackend, ::testing::Values("sqlite", "postgresql"),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace

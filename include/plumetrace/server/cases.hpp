@@ -32,6 +32,7 @@ struct ReadingsReport {
   std::size_t valid{};              ///< rows that passed validation (duplicates within the body once)
   std::size_t added{};              ///< of those, rows new to the store
   std::vector<Rejection> rejected;  ///< bad rows: line (1-based, in the body) and reason
+  std::vector<StoredReading> rows;  ///< the valid rows (new and already stored), for the alert check
 };
 
 /// Validate a readings CSV body (readings.csv's format) with the project's reader against the
@@ -39,6 +40,14 @@ struct ReadingsReport {
 /// (idempotent on station, time, variable) and report.
 /// @throws InvalidInput when the body has no usable header; UnusableData when case.json is broken.
 [[nodiscard]] ReadingsReport append_readings_csv(Store& store, const std::string& case_name, std::string body);
+
+/// The case's time zone (case.json's `timezone`; UTC when there is none).
+/// @throws UnusableData when case.json is broken.
+[[nodiscard]] TimeZone case_time_zone(Store& store, const std::string& case_name);
+
+/// Keep the stations of an uploaded stations.csv `text` in the store (their positions; rows the
+/// reader refuses are left out, as they are for a trace).
+void store_stations_csv(Store& store, const std::string& case_name, const std::string& text);
 
 /// Every stored reading of the case as readings.csv text (header `station_id,time,variable,
 /// value,unit,period`), each once; times in the case's time zone; values in shortest round-trip

@@ -1,10 +1,13 @@
 #pragma once
 /// @file store.hpp
-/// What the HTTP service keeps: cases and their files, live readings, jobs. One interface, so that
-/// a PostgreSQL/PostGIS backend can sit beside the embedded SQLite one (only SQLite exists today).
+/// What the HTTP service keeps: cases and their files, stations, live readings, jobs, alert rules
+/// and alerts. One interface, two backends: the embedded SQLite file under --data (default) and
+/// PostgreSQL 15 + PostGIS 3 (`--store postgresql://...`). Uploaded file bytes stay under --data
+/// in both, named by their SHA-256; the database keeps the rows.
 ///
 /// Durability: every mutating call returns only after its transaction committed (SQLite: WAL,
-/// synchronous=FULL), so an answer sent after it survives a crash of the process or the machine.
+/// synchronous=FULL; PostgreSQL: its default synchronous_commit=on), so an answer sent after it
+/// survives a crash of the process or the machine.
 /// Thread safety: every member may be called from many threads at once.
 
 #include <cstdint>
@@ -34,6 +37,26 @@ struct StoredReading {
   double value{};                  ///< in `unit`
   std::string unit;                ///< verbatim, may be empty
   std::optional<double> period_s;  ///< averaging period when the client gave one, seconds
+};
+
+/// A station's position (WGS 84), from the case's stations.csv.
+struct StoredStation {
+  std::string id;
+  double lon{};  ///< degrees east
+  double lat{};  ///< degrees north
+};
+
+/// One alert as stored (CONTRACT §4 `GET /api/v1/alerts`).
+struct AlertRecord {
+  std::string id;             ///< server-made, [0-9a-f]{32}
+  std::string case_name;
+  std::string station_id;
+  std::string pollutant;      ///< lower-case variable name
+  EpochSeconds time_s{};      ///< the triggering reading's time (start of its period), UTC
+  std::string rule;           ///< which rule fired, e.g. "so2 PT1H mean > 150" or "so2 robust z >= 8"
+  double value{};             ///< the period mean (threshold rule) or the robust z-score (anomaly rule)
+  std::string job;            ///< id of the trace job the alert started, "" when none could start
+  std::string created;        ///< ISO 8601 UTC
 };
 
 /// OGC API – Processes job states.
@@ -85,6 +108,28 @@ class Store {
   virtual std::size_t append_readings(const std::string& case_name, const std::vector<StoredReading>& rows) = 0;
   /// Every stored reading of the case, each once, ordered by (station_id, variable, time).
   [[nodiscard]] virtual std::vector<StoredReading> readings(const std::string& case_name) = 0;
+  /// The readings of one station and variable with from_s <= time < to_s, ordered by time.
+  [[nodiscard]] virtual std::vector<StoredReading> readings(const std::string& case_name, const std::string& station_id,
+                                                            const std::string& variable, EpochSeconds from_s,
+                                                            EpochSeconds to_s) = 0;
+
+  /// Replace the case's stations (creating the case), in one transaction.
+  virtual void put_stations(const std::string& case_name, const std::vector<StoredStation>& stations) = 0;
+  /// The case's stations, sorted by id.
+  [[nodiscard]] virtual std::vector<StoredStation> stations(const std::string& case_name) = 0;
+
+  /// Save the case's alert rules (a validated JSON document, creating the case).
+  virtual void put_alert_rules(const std::string& case_name, const std::string& rules_json) = 0;
+  /// The case's alert rules as saved, or nullopt.
+  [[nodiscard]] virtual std::optional<std::string> alert_rules(const std::string& case_name) = 0;
+  /// Record `alert` unless the case already has an alert for the same station and pollutant whose
+  /// time is less than `dedupe_s` seconds from alert.time_s; check and insert are one transaction,
+  /// so two servers (or threads) never both record it. Returns whether it was recorded.
+  virtual bool record_alert(const AlertRecord& alert, double dedupe_s) = 0;
+  /// Attach the trace job an alert started.
+  virtual void set_alert_job(const std::string& alert_id, const std::string& job_id) = 0;
+  /// Alerts, newest first (by time, then creation); of one case when `case_name` is not empty.
+  [[nodiscard]] virtual std::vector<AlertRecord> alerts(const std::string& case_name) = 0;
 
   /// Insert a new job (its id must be new).
   virtual void create_job(const JobRecord& job) = 0;
@@ -104,10 +149,10 @@ class Store {
   [[nodiscard]] virtual std::vector<std::string> requeue_unfinished_jobs() = 0;
 };
 
-/// Open the store `url` ("" or "sqlite" = embedded SQLite at DATA_DIR/plumetrace.sqlite) under
-/// `data_dir` (created when missing).
-/// @throws InvalidInput for an unknown or unsupported URL (postgresql:// is not built yet);
-/// Unavailable when the database cannot be opened.
+/// Open the store `url` under `data_dir` (created when missing): "" or "sqlite" = embedded SQLite
+/// at DATA_DIR/plumetrace.sqlite; "postgresql://..." (or "postgres://...", libpq's URI syntax) =
+/// that PostgreSQL database, whose tables are created when missing (PostGIS must be available).
+/// @throws InvalidInput for an unknown URL scheme; Unavailable when the database cannot be opened.
 [[nodiscard]] std::unique_ptr<Store> open_store(const std::string& url, const std::filesystem::path& data_dir);
 
 /// SHA-256 of `bytes` as 64 lower-case hex digits (shared with the audit log).
