@@ -8,7 +8,9 @@
 namespace plumetrace::cli {
 
 /// Options of `plumetrace serve` that take a value.
-inline const std::vector<std::string> kServeOptions{"--data", "--listen", "--store", "--cors", "--threads"};
+inline const std::vector<std::string> kServeOptions{"--data",    "--listen",        "--store",
+                                                   "--cors",    "--threads",       "--tile-cache-mb",
+                                                   "--leaflet-dir"};
 
 /// Usage text of `plumetrace serve --help`.
 extern const char* const kServeHelp;
