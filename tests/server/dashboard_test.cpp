@@ -66,7 +66,9 @@ TEST(Dashboard, ChromiumShowsTheRankingTableAndThePosteriorTiles) {
   const int port = server.port();
   upload_example(port, "dash");
   const std::string id = submit(port, "dash");
-  ASSERT_EQ(wait_job(port, id).at("status"), "successful");
+  const json status = wait_job(port, id);
+  ASSERT_EQ(status.at("status"), "successful");
+  EXPECT_EQ(status.at("case"), "dash");  // the page finds a job's case in its status document
   const json ranking = json::parse(http_request(port, verb::get, "/jobs/" + id + "/results").body);
   const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/?case=dash&job=" + id;
 
