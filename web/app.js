@@ -3,10 +3,11 @@
 'use strict';
 (function () {
   const params = new URLSearchParams(window.location.search);
-  const state = { caseName: params.get('case') || '', jobId: params.get('job') || '', shownJob: '' };
+  const state = { caseName: params.get('case') || '', jobId: params.get('job') || '', shownJob: '', rescale: params.get('rescale') || '' };
   const $ = (id) => document.getElementById(id);
   $('case-input').value = state.caseName;
   $('job-input').value = state.jobId;
+  $('rescale-input').value = state.rescale;
 
   const map = L.map('map', { zoomControl: true, attributionControl: false }).setView([30, 120], 5);
   const control = L.control.layers(null, null, { collapsed: false }).addTo(map);
@@ -129,12 +130,13 @@
     setOverlay('candidates', null);
   }
 
-  async function tileLayer(kind, colormap, opacity, visible) {
+  async function tileLayer(kind, colormap, opacity, visible, rescale) {
     const base = '/tiles/' + enc(state.caseName) + '/' + enc(state.jobId + ':' + kind);
-    const tj = await getJson(base + '/tilejson.json?colormap_name=' + colormap);
+    const query = '?colormap_name=' + colormap + (rescale ? '&rescale=' + enc(rescale) : '');
+    const tj = await getJson(base + '/tilejson.json' + query);
     const b = tj.bounds;
     const bounds = L.latLngBounds([b[1], b[0]], [b[3], b[2]]);
-    const layer = L.tileLayer(base + '/{z}/{x}/{y}.png?colormap_name=' + colormap, {
+    const layer = L.tileLayer(base + '/{z}/{x}/{y}.png' + query, {
       opacity: opacity, bounds: bounds, maxNativeZoom: tj.maxzoom, maxZoom: 22, minZoom: 0,
       className: 'tiles-' + kind,
     });
@@ -244,7 +246,7 @@
       state.shownJob = state.jobId;
       try {
         await tileLayer('fused', 'plasma', 0.7, false);
-        const bounds = await tileLayer('posterior', 'viridis', 0.75, true);
+        const bounds = await tileLayer('posterior', 'viridis', 0.75, true, state.rescale);
         map.fitBounds(bounds);
       } catch (e) {
         setStatus('tiles: ' + e.message);
@@ -255,8 +257,12 @@
     }
   }
 
-  function openJob(caseName, jobId) {
+  function openJob(caseName, jobId, rescale) {
     const caseChanged = caseName !== state.caseName;
+    if (rescale !== undefined && rescale !== state.rescale) {
+      state.rescale = rescale;
+      state.shownJob = '';  // draw the posterior again
+    }
     state.caseName = caseName;
     state.jobId = jobId;
     $('case-input').value = caseName;
@@ -264,6 +270,7 @@
     const q = new URLSearchParams();
     if (caseName) q.set('case', caseName);
     if (jobId) q.set('job', jobId);
+    if (state.rescale) q.set('rescale', state.rescale);
     window.history.replaceState(null, '', '/?' + q.toString());
     if (caseChanged) loadCase();
     loadJob();
@@ -328,7 +335,7 @@
 
   $('pick').addEventListener('submit', (ev) => {
     ev.preventDefault();
-    openJob($('case-input').value.trim(), $('job-input').value.trim());
+    openJob($('case-input').value.trim(), $('job-input').value.trim(), $('rescale-input').value.trim());
   });
 
   setStatus(state.caseName ? 'case ' + state.caseName : 'no case open: type a case name');
