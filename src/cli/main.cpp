@@ -39,7 +39,7 @@ constexpr const char* kUsage =
     "  tiles RASTER OUT_DIR [--zoom MIN-MAX] [--colormap-name NAME] [--rescale LO,HI]\n"
     "        write an XYZ PNG tile pyramid and tilejson.json for static hosting\n"
     "  serve [--data DIR] [--listen HOST:PORT] [--store URL] [--cors ORIGIN]\n"
-    "        the HTTP service: case uploads, trace jobs, map tiles (docs/http.md)\n"
+    "        the HTTP service: case uploads, trace jobs, map tiles, the dashboard at / (docs/http.md)\n"
     "  sample-inspections REGISTRY --inspectors FILE --rates A=..,B=..,C=..,D=.. [--seed N] [--json]\n"
     "        \"double random\" inspection draw by credit tier, two inspectors each (audited)\n"
     "  audit list|verify|replay ID [--log FILE]\n"

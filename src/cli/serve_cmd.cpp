@@ -10,6 +10,7 @@ namespace plumetrace::cli {
 
 const char* const kServeHelp =
     "usage: plumetrace serve [--data DIR] [--listen HOST:PORT] [--store URL] [--cors ORIGIN] [--threads N]\n"
+    "                        [--tile-cache-mb N] [--leaflet-dir DIR] [--audit-log FILE]\n"
     "\n"
     "Serve cases, trace jobs (OGC API - Processes) and map tiles over HTTP (docs/http.md).\n"
     "\n"
@@ -20,6 +21,9 @@ const char* const kServeHelp =
     "                      (PostgreSQL 15 + PostGIS 3; uploaded files still stay under --data)\n"
     "  --cors ORIGIN       send CORS headers allowing ORIGIN ('*' or https://host)\n"
     "  --threads N         threads per trace job (default: all cores)\n"
+    "  --tile-cache-mb N   memory for encoded tiles, least recently used dropped (default 256; 0 = none)\n"
+    "  --leaflet-dir DIR   Leaflet's files for the dashboard at / (default /usr/share/javascript/leaflet,\n"
+    "                      Debian's libjs-leaflet)\n"
     "  --audit-log FILE    append each trace job's audit record here (default $PLUMETRACE_AUDIT_LOG,\n"
     "                      else $XDG_DATA_HOME/plumetrace/audit.log, else ~/.local/share/plumetrace/audit.log)\n";
 
@@ -38,6 +42,18 @@ int run_serve(const std::vector<std::string>& positional, const std::map<std::st
     }
   }
   o.audit_log = audit::resolve_log_path(options.count("--audit-log") ? options.at("--audit-log") : "");
+  if (auto it = options.find("--tile-cache-mb"); it != options.end()) {
+    std::size_t used = 0;
+    long long mb = -1;
+    try {
+      mb = std::stoll(it->second, &used);
+    } catch (const std::exception&) {
+    }
+    if (mb < 0 || mb > (1ll << 20) || used != it->second.size())
+      throw InvalidInput("--tile-cache-mb needs a number of MiB (0 = no cache), got '" + it->second + "'");
+    o.tile_cache_bytes = static_cast<std::size_t>(mb) << 20;
+  }
+  if (auto it = options.find("--leaflet-dir"); it != options.end()) o.leaflet_dir = it->second;
   server::Server srv(o);
   const std::string host = o.host.find(':') != std::string::npos ? "[" + o.host + "]" : o.host;
   std::cout << "plumetrace serve: listening on http://" << host << ":" << srv.port() << std::endl;

@@ -8,7 +8,8 @@
 namespace plumetrace::cli {
 
 /// Options of `plumetrace serve` that take a value.
-inline const std::vector<std::string> kServeOptions{"--data", "--listen", "--store", "--cors", "--threads", "--audit-log"};
+inline const std::vector<std::string> kServeOptions{"--data",      "--listen",        "--store",      "--cors",
+                                                   "--threads",   "--tile-cache-mb", "--leaflet-dir", "--audit-log"};
 
 /// Usage text of `plumetrace serve --help`.
 extern const char* const kServeHelp;

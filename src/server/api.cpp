@@ -18,6 +18,9 @@
 #include "plumetrace/server/alerts.hpp"
 #include "plumetrace/server/cases.hpp"
 #include "plumetrace/server/problem.hpp"
+#include "plumetrace/server/tile_cache.hpp"
+#include "vector_layers.hpp"
+#include "web_assets.hpp"
 
 namespace plumetrace::server {
 namespace {
@@ -118,7 +121,7 @@ int parse_int(const std::string& s, const char* what) {
 json status_document(const JobRecord& j) {
   json doc = {{"jobID", j.id},          {"processID", j.process}, {"type", "process"},
               {"status", to_string(j.status)}, {"progress", j.progress}, {"message", j.message},
-              {"created", j.created},   {"updated", j.updated}};
+              {"created", j.created},   {"updated", j.updated}, {"case", j.case_name}};
   if (!j.started.empty()) doc["started"] = j.started;
   if (!j.finished.empty()) doc["finished"] = j.finished;
   doc["links"] = json::array({{{"href", "/jobs/" + j.id}, {"rel", "self"}, {"type", kJson}, {"title", "this document"}}});
@@ -186,14 +189,55 @@ class RendererCache {
 /// Boost 1.74's string_view as std's.
 std::string_view sv(boost::beast::string_view s) noexcept { return {s.data(), s.size()}; }
 
+/// The tile cache's key of a tile request `/tiles/{case}/{layer}/{z}/{x}/{y}.png?...`: case, layer,
+/// z/x/y and the query parameters a tile depends on (colormap_name, rescale, bidx; others are
+/// ignored by the renderer too). "" when the target is not shaped as a tile.
+std::string tile_cache_key(const Target& t) {
+  const auto& s = t.segments;
+  if (s.size() < 6 || s[0] != "tiles" || !s.back().ends_with(".png")) return "";
+  std::string key = join(s, 1, s.size());
+  for (const char* q : {"colormap_name", "rescale", "bidx"}) {
+    key += '\n';
+    if (auto it = t.query.find(q); it != t.query.end()) key += it->second;
+  }
+  return key;
+}
+
+/// Whether If-None-Match `inm` matches the strong `etag`.
+bool etag_matches(std::string_view inm, const std::string& etag) {
+  return !inm.empty() && (inm == "*" || inm.find(etag) != std::string_view::npos);
+}
+
+/// A file name under /static/leaflet/: segments of [A-Za-z0-9._-], none starting with '.'.
+bool valid_static_path(const std::vector<std::string>& s, std::size_t from) {
+  if (from >= s.size()) return false;
+  for (std::size_t i = from; i < s.size(); ++i) {
+    if (s[i].empty() || s[i].front() == '.' || s[i].size() > 128) return false;
+    for (char c : s[i])
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return false;
+  }
+  return true;
+}
+
+std::string static_content_type(const std::string& name) {
+  if (name.ends_with(".js")) return "text/javascript; charset=utf-8";
+  if (name.ends_with(".css")) return "text/css; charset=utf-8";
+  if (name.ends_with(".map")) return kJson;
+  if (name.ends_with(".svg")) return "image/svg+xml";
+  return content_type_for(name);
+}
+
 }  // namespace
 
 struct Api::Impl {
-  Impl(Store& s, JobRunner& j, ApiOptions o) : store(s), jobs(j), opt(std::move(o)) {}
+  Impl(Store& s, JobRunner& j, ApiOptions o)
+      : store(s), jobs(j), opt(std::move(o)), tile_cache(opt.tile_cache_bytes) {}
   Store& store;
   JobRunner& jobs;
   ApiOptions opt;
   RendererCache renderers;
+  TileCache tile_cache;
+  VectorLayerCache vector_layers;
 
   std::shared_ptr<Response> make(http::status status, const Request& req, std::string body, const std::string& type) const {
     auto res = std::make_shared<Response>(status, req.version());
@@ -222,7 +266,14 @@ struct Api::Impl {
     const auto& s = t.segments;
     const http::verb m = req.method() == http::verb::head ? http::verb::get : req.method();
     const bool get = m == http::verb::get;
-    if (s.empty()) throw NotFound("no such resource");
+    if (s.empty() || (s.size() == 1 && s[0] == "index.html")) {
+      require(get, "GET, HEAD");
+      return dashboard_file(req, "index.html");
+    }
+    if (s[0] == "static") {
+      require(get, "GET, HEAD");
+      return static_file(req, s);
+    }
     if (s.size() == 1 && s[0] == "health") {
       require(get, "GET");
       return json_response(http::status::ok, req, {{"status", "ok"}, {"version", kVersion}});
@@ -303,7 +354,11 @@ struct Api::Impl {
     }
     const std::string& id = s[1];
     if (s.size() == 2) {
-      if (m == http::verb::delete_) return json_response(http::status::ok, req, status_document(jobs.dismiss(id)));
+      if (m == http::verb::delete_) {
+        const JobRecord j = jobs.dismiss(id);
+        tile_cache.erase_prefix(j.case_name + "/");  // its layers are gone
+        return json_response(http::status::ok, req, status_document(j));
+      }
       require(m == http::verb::get, "GET, DELETE");
       const auto j = store.job(id);
       if (!j) throw NotFound("no job '" + id + "'");
@@ -330,6 +385,7 @@ struct Api::Impl {
         if (path == "readings.csv") return readings_answer(req, name, append_readings_csv(store, name, req.body()));
         const auto [f, created] = store.put_file(name, path, req.body());
         if (path == "stations.csv") store_stations_csv(store, name, req.body());
+        tile_cache.erase_prefix(name + "/");  // an imagery layer may have changed
         return json_response(created ? http::status::created : http::status::ok, req,
                              {{"path", f.path}, {"sha256", f.sha256}, {"bytes", f.bytes}});
       }
@@ -354,6 +410,22 @@ struct Api::Impl {
     if (s.size() == 5 && s[4] == "layers") {
       require(m == http::verb::get, "GET");
       return json_response(http::status::ok, req, layers(name));
+    }
+    if (s.size() >= 6 && s[4] == "layers" && s.back().ends_with(".geojson")) {
+      require(m == http::verb::get, "GET, HEAD");
+      std::string layer = join(s, 5, s.size());
+      layer.resize(layer.size() - 8);
+      const VectorLayer v = vector_layers.get(store, name, layer);
+      if (etag_matches(sv(req[http::field::if_none_match]), v.etag)) {
+        auto res = make(http::status::not_modified, req, "", "");
+        res->set(http::field::etag, v.etag);
+        res->set(http::field::cache_control, "no-cache");
+        return res;
+      }
+      auto res = make(http::status::ok, req, *v.geojson, "application/geo+json");
+      res->set(http::field::etag, v.etag);
+      res->set(http::field::cache_control, "no-cache");
+      return res;
     }
     throw NotFound("no such resource");
   }
@@ -478,20 +550,58 @@ struct Api::Impl {
     TileId tile{parse_int(s[s.size() - 3], "z"), parse_int(s[s.size() - 2], "x"),
                 parse_int(s.back().substr(0, s.back().size() - 4), "y")};
     if (!is_valid_tile(tile)) throw InvalidInput("z/x/y is not a valid XYZ tile");
+    const std::uint64_t generation = tile_cache.generation();  // before the layer is looked up
     const auto [raster, immutable] = layer_raster(name, layer);
     const auto r = renderers.get(raster);
-    const std::string etag = r->etag(tile, style);
-    const char* cache = immutable ? "public, max-age=86400" : "no-cache";
-    const std::string_view inm = sv(req[http::field::if_none_match]);
-    if (!inm.empty() && (inm == "*" || inm.find(etag) != std::string_view::npos)) {
-      auto res = make(http::status::not_modified, req, "", "");
-      res->set(http::field::etag, etag);
-      res->set(http::field::cache_control, cache);
-      return res;
+    auto tile_out = std::make_shared<CachedTile>();
+    tile_out->etag = r->etag(tile, style);
+    tile_out->cache_control = immutable ? "public, max-age=86400" : "no-cache";
+    if (etag_matches(sv(req[http::field::if_none_match]), tile_out->etag)) return tile_response(req, *tile_out);
+    tile_out->png = r->render_png(tile, style);
+    if (tile_cache.enabled()) tile_cache.put(tile_cache_key(t), tile_out, generation);
+    return tile_response(req, *tile_out);
+  }
+
+  /// 200 with the tile, or 304 when If-None-Match names its ETag.
+  std::shared_ptr<Response> tile_response(const Request& req, const CachedTile& tile) const {
+    const bool fresh = etag_matches(sv(req[http::field::if_none_match]), tile.etag);
+    auto res = fresh ? make(http::status::not_modified, req, "", "") : make(http::status::ok, req, tile.png, "image/png");
+    res->set(http::field::etag, tile.etag);
+    res->set(http::field::cache_control, tile.cache_control);
+    return res;
+  }
+
+  /// The dashboard's embedded files (web/).
+  std::shared_ptr<Response> dashboard_file(const Request& req, const std::string& file) const {
+    const web::Asset* a = web::find_asset(file);
+    if (a == nullptr) throw NotFound("no such resource");
+    auto res = make(http::status::ok, req, std::string(a->body), std::string(a->content_type));
+    res->set(http::field::cache_control, "no-cache");
+    res->set("X-Content-Type-Options", "nosniff");
+    if (file.ends_with(".html")) {
+      // everything the page needs comes from this server (no internet needed, nothing else allowed)
+      res->set("Content-Security-Policy",
+               "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; "
+               "frame-ancestors 'none'; base-uri 'none'; form-action 'none'");
+      res->set("Referrer-Policy", "no-referrer");
     }
-    auto res = make(http::status::ok, req, r->render_png(tile, style), "image/png");
-    res->set(http::field::etag, etag);
-    res->set(http::field::cache_control, cache);
+    return res;
+  }
+
+  /// /static/{file} (embedded) and /static/leaflet/{path} (from --leaflet-dir).
+  std::shared_ptr<Response> static_file(const Request& req, const std::vector<std::string>& s) const {
+    if (s.size() == 2 && s[1] != "index.html") return dashboard_file(req, s[1]);
+    if (s.size() < 3 || s[1] != "leaflet" || !valid_static_path(s, 2)) throw NotFound("no such resource");
+    const fs::path file = opt.leaflet_dir / join(s, 2, s.size());
+    std::error_code ec;
+    if (!fs::is_regular_file(file, ec)) throw NotFound("no such resource");
+    std::ifstream in(file, std::ios::binary);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (!in) throw NotFound("no such resource");
+    auto res = make(http::status::ok, req, ss.str(), static_content_type(s.back()));
+    res->set(http::field::cache_control, "public, max-age=3600");
+    res->set("X-Content-Type-Options", "nosniff");
     return res;
   }
 
@@ -521,6 +631,24 @@ Api::Api(Store& store, JobRunner& jobs, ApiOptions options)
     : impl_(std::make_unique<Impl>(store, jobs, std::move(options))) {}
 
 Api::~Api() = default;
+
+std::shared_ptr<Response> Api::cached(const Request& req) const noexcept {
+  try {
+    if ((req.method() != http::verb::get && req.method() != http::verb::head) || !impl_->tile_cache.enabled())
+      return nullptr;
+    const std::string_view target = sv(req.target());
+    if (!target.starts_with("/tiles/")) return nullptr;
+    const std::string key = tile_cache_key(parse_target(target));
+    if (key.empty()) return nullptr;
+    const auto tile = impl_->tile_cache.get(key);
+    if (!tile) return nullptr;
+    auto res = impl_->tile_response(req, *tile);
+    impl_->finish(req, *res);
+    return res;
+  } catch (...) {
+    return nullptr;  // a malformed target: the worker answers it
+  }
+}
 
 std::uint64_t Api::body_limit(http::verb method, std::string_view target) const noexcept {
   const std::string_view path = target.substr(0, target.find('?'));

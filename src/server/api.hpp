@@ -27,6 +27,8 @@ struct ApiOptions {
   std::uint64_t max_readings_bytes{32ull << 20};      ///< POST .../readings
   std::uint64_t max_execute_bytes{64ull << 10};       ///< POST /processes/trace/execution
   std::uint64_t max_alert_rules_bytes{64ull << 10};   ///< PUT .../alert-rules
+  std::size_t tile_cache_bytes{256ull << 20};         ///< encoded tiles kept in memory; 0 = no cache
+  std::filesystem::path leaflet_dir{"/usr/share/javascript/leaflet"};  ///< served under /static/leaflet/
 };
 
 class Api {
@@ -42,6 +44,11 @@ class Api {
   /// Answer `req` through `reply` (at once, or later for a synchronous job execution). Never
   /// throws: errors become problem+json responses. May block (SQLite, GDAL): call on a worker.
   void handle(const Request& req, const Reply& reply) noexcept;
+
+  /// The answer to a GET/HEAD of a tile held in the tile cache (200, or 304 on a matching
+  /// If-None-Match), headers final; nullptr for anything else. Never blocks on the store or GDAL:
+  /// the network threads call it before handing a request to a worker.
+  [[nodiscard]] std::shared_ptr<Response> cached(const Request& req) const noexcept;
 
   /// A problem+json response for HTTP `status` with `detail`, CORS headers included.
   [[nodiscard]] std::shared_ptr<Response> problem(int status, std::string_view detail, unsigned version,

@@ -63,7 +63,8 @@ std::string csv_field(const std::string& s) {
   return out + '"';
 }
 
-/// The case's settings from its stored case.json (defaults when there is none).
+}  // namespace
+
 CaseSettings stored_settings(Store& store, const std::string& case_name) {
   const std::string text = stored_text(store, case_name, "case.json");
   if (text.empty()) return {};
@@ -74,8 +75,6 @@ CaseSettings stored_settings(Store& store, const std::string& case_name) {
     throw UnusableData(e.what());
   }
 }
-
-}  // namespace
 
 bool valid_case_name(std::string_view name) noexcept {
   if (name.empty() || name.size() > 64 || name.front() == '-') return false;

@@ -101,6 +101,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return close();  // timeout (the socket is closed already), reset, malformed body
     stream_.expires_never();
     auto req = std::make_shared<Request>(parser_->release());
+    if (auto hit = sh_.api.cached(*req)) return write(std::move(hit));  // a cached tile: no worker
     auto self = shared_from_this();
     const bool queued = sh_.workers.try_submit([self, req] {
       self->sh_.api.handle(*req, [self](std::shared_ptr<Response> res) {
@@ -184,6 +185,8 @@ Server::Server(ServerOptions options) : impl_(std::make_unique<Impl>(std::move(o
   ApiOptions ao;
   ao.cors_origin = d.opt.cors_origin;
   ao.max_upload_bytes = d.opt.max_upload_bytes;
+  ao.tile_cache_bytes = d.opt.tile_cache_bytes;
+  if (!d.opt.leaflet_dir.empty()) ao.leaflet_dir = d.opt.leaflet_dir;
   d.api = std::make_unique<Api>(*d.store, *d.jobs, ao);
   const int workers = d.opt.request_threads > 0 ? d.opt.request_threads
                                                 : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));

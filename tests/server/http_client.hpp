@@ -11,6 +11,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <vector>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,11 +78,17 @@ inline HttpResult http_request(int port, http::verb method, const std::string& t
   return c.request(method, target, body, headers);
 }
 
-/// `plumetrace serve --data DIR --listen 127.0.0.1:0 [--store URL]` as a child process; the port
-/// is read from its first line of output. Killed (SIGTERM, then waited for) on destruction.
+/// `--store URL` for ServerProcess, or nothing for the embedded default (an empty URL).
+inline std::vector<std::string> store_args(const std::string& store_url) {
+  if (store_url.empty()) return {};
+  return {"--store", store_url};
+}
+
+/// `plumetrace serve --data DIR --listen 127.0.0.1:0 [EXTRA_ARGS...]` as a child process; the port is read from
+/// its first line of output. Killed (SIGTERM, then waited for) on destruction.
 class ServerProcess {
  public:
-  explicit ServerProcess(const std::filesystem::path& data_dir, const std::string& store_url = "") {
+  explicit ServerProcess(const std::filesystem::path& data_dir, const std::vector<std::string>& extra_args = {}) {
     int fds[2];
     if (::pipe(fds) != 0) throw std::runtime_error("pipe");
     pid_ = ::fork();
@@ -90,13 +97,13 @@ class ServerProcess {
       ::dup2(fds[1], STDOUT_FILENO);
       ::close(fds[0]);
       ::close(fds[1]);
-      const std::string data = data_dir.string();
-      if (store_url.empty())
-        ::execl(PLUMETRACE_BINARY, PLUMETRACE_BINARY, "serve", "--data", data.c_str(), "--listen", "127.0.0.1:0",
-                "--threads", "2", static_cast<char*>(nullptr));
-      else
-        ::execl(PLUMETRACE_BINARY, PLUMETRACE_BINARY, "serve", "--data", data.c_str(), "--listen", "127.0.0.1:0",
-                "--threads", "2", "--store", store_url.c_str(), static_cast<char*>(nullptr));
+      std::vector<std::string> args{PLUMETRACE_BINARY, "serve", "--data", data_dir.string(), "--listen", "127.0.0.1:0",
+                                    "--threads", "2"};
+      args.insert(args.end(), extra_args.begin(), extra_args.end());
+      std::vector<char*> argv;
+      for (std::string& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(PLUMETRACE_BINARY, argv.data());
       ::_exit(127);
     }
     ::close(fds[1]);

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "case_helpers.hpp"
 #include "http_client.hpp"
 #include "plumetrace/audit/log.hpp"
 #include "plumetrace/pipeline/audited_jobs.hpp"
@@ -25,69 +26,9 @@ using plumetrace::test::HttpClient;
 using plumetrace::test::http_request;
 using plumetrace::test::HttpResult;
 using plumetrace::test::ServerProcess;
+using plumetrace::test::store_args;
+using namespace plumetrace::test::cases;
 using verb = boost::beast::http::verb;
-
-const fs::path kCase = fs::path(PLUMETRACE_TEST_DATA) / "examples/example-101/case";
-const fs::path kBoundaries = fs::path(PLUMETRACE_SOURCE_DIR) / "data/zhejiang_counties.geojson";
-const std::string kStart = "2021-07-28T21:00:00+08:00";
-const std::string kEnd = "2021-07-29T00:00:00+08:00";
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("plumetrace_server_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
-
-/// Upload example-101 as case `name`: its case.json names a boundary file outside the case, so
-/// the boundaries are uploaded as boundaries.geojson (the server never follows such a path).
-void upload_example(int port, const std::string& name) {
-  HttpClient c(port);
-  for (const char* f : {"case.json", "sources.csv", "stations.csv", "readings.csv", "traces/car_01.csv"}) {
-    const HttpResult r = c.request(verb::put, "/api/v1/cases/" + name + "/files/" + f, slurp(kCase / f));
-    ASSERT_TRUE(r.status == 201 || r.status == 200) << f << ": " << r.status << " " << r.body;
-  }
-  const HttpResult r = c.request(verb::put, "/api/v1/cases/" + name + "/files/boundaries.geojson", slurp(kBoundaries));
-  ASSERT_EQ(r.status, 201) << r.body;
-}
-
-json execution_body(const std::string& name) {
-  return {{"inputs", {{"case", name}, {"start", kStart}, {"end", kEnd}}}};
-}
-
-/// Submit an async trace job; returns its id.
-std::string submit(int port, const std::string& name) {
-  const HttpResult r = http_request(port, verb::post, "/processes/trace/execution", execution_body(name).dump(),
-                                    {{"Prefer", "respond-async"}, {"Content-Type", "application/json"}});
-  EXPECT_EQ(r.status, 201) << r.body;
-  const std::string id = json::parse(r.body).at("jobID");
-  EXPECT_EQ(r.header("location"), "/jobs/" + id);
-  return id;
-}
-
-/// Poll /jobs/{id} until it is no longer accepted/running (at most 120 s); returns the last status document.
-json wait_job(int port, const std::string& id) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  int last_progress = 0;
-  for (;;) {
-    const HttpResult r = http_request(port, verb::get, "/jobs/" + id);
-    EXPECT_EQ(r.status, 200);
-    const json doc = json::parse(r.body);
-    EXPECT_EQ(doc.at("jobID"), id);
-    EXPECT_GE(doc.at("progress").get<int>(), last_progress);
-    last_progress = doc.at("progress").get<int>();
-    const std::string s = doc.at("status");
-    if ((s != "accepted" && s != "running") || std::chrono::steady_clock::now() > deadline) return doc;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-}
 
 /// The CLI's ranking on the same files.
 json cli_ranking() {
@@ -350,7 +291,7 @@ TEST_P(ServerOnBackend, EveryAcknowledgedReadingSurvivesSigkill) {
   const fs::path data = fresh_dir("sigkill_" + GetParam());
   std::vector<std::string> acknowledged;  // "M0x,TIME,no2,VALUE" of every acknowledged row
   {
-    ServerProcess srv(data, url);
+    ServerProcess srv(data, store_args(url));
     const int port = srv.port();
     ASSERT_EQ(http_request(port, verb::put, "/api/v1/cases/live/files/stations.csv", slurp(kCase / "stations.csv")).status, 201);
     std::atomic<bool> stop{false};
@@ -383,7 +324,7 @@ TEST_P(ServerOnBackend, EveryAcknowledgedReadingSurvivesSigkill) {
     streamer.join();
   }
   ASSERT_GT(acknowledged.size(), 50u);
-  ServerProcess again(data, url);
+  ServerProcess again(data, store_args(url));
   const HttpResult csv = http_request(again.port(), verb::get, "/api/v1/cases/live/files/readings.csv");
   ASSERT_EQ(csv.status, 200);
   std::size_t lost = 0;
@@ -452,8 +393,8 @@ TEST(Server, ThresholdAlertStartsATraceJob) {
 TEST_P(ServerOnBackend, AnomalyAlertsAreDeduplicatedAndCapped) {
   const std::string& url = url_;
   const fs::path data = fresh_dir("anomaly_" + GetParam());
-  ServerProcess srv(data, url);
-  ServerProcess twin(data, url);  // a second server on the same store (and the same --data files)
+  ServerProcess srv(data, store_args(url));
+  ServerProcess twin(data, store_args(url));  // a second server on the same store (and the same --data files)
   const int port = srv.port();
   ASSERT_EQ(http_request(port, verb::put, "/api/v1/cases/anom/files/stations.csv", slurp(kCase / "stations.csv")).status, 201);
   ASSERT_EQ(http_request(port, verb::put, "/api/v1/cases/anom/alert-rules",

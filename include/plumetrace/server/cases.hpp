@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "plumetrace/core/diagnostics.hpp"
+#include "plumetrace/ingest/case.hpp"
 #include "plumetrace/server/store.hpp"
 
 namespace plumetrace::server {
@@ -26,6 +27,10 @@ namespace plumetrace::server {
 
 /// The bytes of the stored blob `sha256`. @throws Unavailable when it cannot be read.
 [[nodiscard]] std::string read_blob(const Store& store, const std::string& sha256);
+
+/// The case's settings from its stored case.json (defaults when there is none).
+/// @throws UnusableData when case.json is broken.
+[[nodiscard]] CaseSettings stored_settings(Store& store, const std::string& case_name);
 
 /// What an append of readings did.
 struct ReadingsReport {

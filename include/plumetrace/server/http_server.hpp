@@ -29,6 +29,8 @@ struct ServerOptions {
   std::chrono::milliseconds read_timeout{10000};   ///< a request's headers, then its body, must arrive within this
   std::chrono::milliseconds idle_timeout{30000};   ///< a kept-alive connection waits this long for a new request
   std::chrono::milliseconds write_timeout{60000};  ///< a response must be taken within this
+  std::size_t tile_cache_bytes{256ull << 20};  ///< encoded tiles kept in memory (LRU); 0 = no cache
+  std::filesystem::path leaflet_dir;         ///< Leaflet's files for the dashboard; "" = Debian's libjs-leaflet
 };
 
 /// Parse "HOST:PORT" (HOST may be "[v6]"; PORT 0-65535) into options.
