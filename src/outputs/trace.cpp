@@ -635,6 +635,14 @@ std::string format_ranking_table(const json& ranking, bool all_rows) {
                   cands.size() - shown, rest_p);
     os << line;
   }
+  // monitoring signals of the facilities listed (docs/signals.md)
+  for (std::size_t k = 0; k < shown; ++k) {
+    const json& ev = cands[k].at("evidence");
+    if (!ev.contains("flags") || ev["flags"].empty()) continue;
+    os << "flags " << cands[k].value("id", "") << " (prior x" << ev.value("prior_factor", 1.0) << "):";
+    for (const json& f : ev["flags"]) os << " " << f.value("kind", "") << " " << f.value("start", "") << ";";
+    os << "\n";
+  }
   const json& u = ranking.at("unlisted");
   char line[320];
   const json ur = u.value("emission_rate_g_s", json::object());

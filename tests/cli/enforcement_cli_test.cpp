@@ -215,8 +215,9 @@ TEST(SignalsCli, FlagsAppearInTheRankingAndTheCulpritStaysFirst) {
   EXPECT_TRUE(seen);
   EXPECT_TRUE(doc.at("diagnostics").at("border_flux").at("pairs").is_array());
   // the bad cems.csv row is named with its file and line
-  ASSERT_EQ(plumetrace("trace '" + d.string() + "'", out, err), 0) << err;
+  ASSERT_EQ(plumetrace("trace '" + d.string() + "' --all", out, err), 0) << err;
   EXPECT_NE(err.find("rejected cems.csv:26: column time"), std::string::npos) << err;
+  EXPECT_NE(out.find("flags S003 (prior x2): treatment_off"), std::string::npos) << out;
   fs::remove_all(d);
 }
 
