@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
+#include <string_view>
 
 #include "plumetrace/core/csv.hpp"
 #include "plumetrace/core/error.hpp"
@@ -20,6 +22,17 @@ namespace {
 
 /// Metres to 0.1 m (the pieces' sum carries rounding noise below that).
 double decimetres(double m) { return std::round(m * 10.0) / 10.0; }
+
+/// The UTC offset (minutes) a date-time text states, from its wall clock against its instant;
+/// nullopt for a naive or unparsable text.
+std::optional<int> stated_offset_min(const std::string& text) {
+  EpochSeconds t = 0, wall = 0;
+  bool naive = true;
+  if (text.size() < 19 || !parse_iso8601(text, TimeZone::utc(), t, &naive) || naive ||
+      !parse_iso8601(std::string_view(text).substr(0, 19), TimeZone::utc(), wall))
+    return std::nullopt;
+  return static_cast<int>(std::lround((wall - t) / 60.0));
+}
 
 }  // namespace
 
@@ -92,7 +105,11 @@ nlohmann::json run_border_flux(const Case& c, const BorderFluxRequest& request) 
   doc["names"] = {index.areas()[static_cast<std::size_t>(ia)].name, index.areas()[static_cast<std::size_t>(ib)].name};
   doc["pollutant"] = pollutant;
   doc["units"] = units;
-  doc["window"] = {{"start", format_iso8601(t0, tz)}, {"end", format_iso8601(t1, tz)}, {"given", !request.start.empty() || !request.end.empty()}};
+  // times in the offset the request stated, else the case's time zone
+  std::optional<int> offset = stated_offset_min(request.start);
+  if (!offset) offset = stated_offset_min(request.end);
+  auto fmt = [&](EpochSeconds t) { return offset ? format_iso8601(t, *offset) : format_iso8601(t, tz); };
+  doc["window"] = {{"start", fmt(t0)}, {"end", fmt(t1)}, {"given", !request.start.empty() || !request.end.empty()}};
   doc["crs"] = crs;
   doc["wind_source"] = wind.source();
   doc["observations_used"] = obs.obs.size();

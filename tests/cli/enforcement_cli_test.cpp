@@ -156,6 +156,7 @@ TEST(BorderFluxCli, Example101) {
   std::string out, err;
   ASSERT_EQ(plumetrace("border-flux " + kExample + " --between 330784,331122 --json", out, err), 0) << err;
   const json doc = json::parse(out);
+  EXPECT_EQ(doc.at("window").at("given"), false);
   std::printf("example-101 330784 -> 331122 %.4g kg (%.4g above background), 331122 -> 330784 %.4g kg (%.4g); border %.1f km\n",
               doc.at("a_to_b_kg").get<double>(), doc.at("above_background").at("a_to_b_kg").get<double>(),
               doc.at("b_to_a_kg").get<double>(), doc.at("above_background").at("b_to_a_kg").get<double>(),
@@ -163,6 +164,15 @@ TEST(BorderFluxCli, Example101) {
   EXPECT_GT(doc.at("a_to_b_kg").get<double>(), 0);
   EXPECT_GT(doc.at("b_to_a_kg").get<double>(), 0);
   EXPECT_GT(doc.at("border_length_m").get<double>(), 10000);  // the counties share tens of km
+  // a window given with an offset is answered in that offset
+  ASSERT_EQ(plumetrace("border-flux " + kExample +
+                           " --between 330784,331122 --from 2021-07-28T21:00:00+08:00 --to 2021-07-29T00:00:00+08:00 --json",
+                       out, err),
+            0)
+      << err;
+  const json w = json::parse(out).at("window");
+  EXPECT_EQ(w.at("start"), "2021-07-28T21:00:00+08:00");
+  EXPECT_EQ(w.at("end"), "2021-07-29T00:00:00+08:00");
 }
 
 /// example-101 with the monitoring tables: S003 (a decoy far from the plume) had its treatment
