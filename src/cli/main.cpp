@@ -12,6 +12,7 @@
 #include "plumetrace/core/error.hpp"
 #include "plumetrace/core/version.hpp"
 #include "plumetrace/ingest/case.hpp"
+#include "plumetrace/outputs/border_flux.hpp"
 #include "plumetrace/outputs/inspect.hpp"
 #include "plumetrace/outputs/trace.hpp"
 #include "audit_cmd.hpp"
@@ -36,6 +37,8 @@ constexpr const char* kUsage =
     "  inspect CASE_DIR [--json]\n"
     "        show what was read from a case folder: counts, time span, variables, extent,\n"
     "        analysis CRS and grid, jurisdictions touched, rejected rows\n"
+    "  border-flux CASE_DIR --between A,B [--pollutant P] [--start T] [--end T] [--json]\n"
+    "        mass carried across the border of jurisdictions A and B, each way\n"
     "  tiles RASTER OUT_DIR [--zoom MIN-MAX] [--colormap-name NAME] [--rescale LO,HI]\n"
     "        write an XYZ PNG tile pyramid and tilejson.json for static hosting\n"
     "  serve [--data DIR] [--listen HOST:PORT] [--store URL] [--cors ORIGIN]\n"
@@ -71,6 +74,20 @@ constexpr const char* kInspectHelp =
     "\n"
     "Read a case folder and report what was accepted and rejected (file, line and reason).\n"
     "  --json         print the report as JSON\n";
+
+constexpr const char* kBorderFluxHelp =
+    "usage: plumetrace border-flux CASE_DIR --between A,B [--pollutant P] [--start T] [--end T] [--json]\n"
+    "\n"
+    "Mass of the pollutant carried across the shared border of jurisdictions A and B (codes of the\n"
+    "case's boundary layer) in each direction over the window: fused concentration x wind component\n"
+    "normal to the border x mixing height, integrated along the shared edge and over time\n"
+    "(docs/border-flux.md). Reported with the background concentration and above it.\n"
+    "\n"
+    "  --between A,B  the two jurisdiction codes\n"
+    "  --pollutant P  variable (default: case.json's pollutant)\n"
+    "  --start T      ISO 8601 start of the window (default: start of the data); also --from\n"
+    "  --end T        ISO 8601 end of the window (default: end of the data); also --to\n"
+    "  --json         print the result as JSON on standard output and nothing else there\n";
 
 struct Args {
   std::vector<std::string> positional;
@@ -170,6 +187,48 @@ int cmd_inspect(int argc, char** argv) {
   return 0;
 }
 
+int cmd_border_flux(int argc, char** argv) {
+  const Args a = parse_args(argc, argv, 2, {"--between", "--pollutant", "--start", "--end", "--from", "--to"},
+                            {"--json", "--help"});
+  if (has_flag(a, "--help")) {
+    std::cout << kBorderFluxHelp;
+    return 0;
+  }
+  if (a.positional.size() != 1) throw InvalidInput("border-flux needs exactly one CASE_DIR");
+  const auto between = a.options.find("--between");
+  if (between == a.options.end()) throw InvalidInput("border-flux needs --between A,B");
+  const auto comma = between->second.find(',');
+  if (comma == std::string::npos) throw InvalidInput("--between needs two codes A,B, got '" + between->second + "'");
+  BorderFluxRequest r;
+  r.code_a = between->second.substr(0, comma);
+  r.code_b = between->second.substr(comma + 1);
+  auto option = [&](const char* name, const char* alias) {
+    if (auto it = a.options.find(name); it != a.options.end()) return it->second;
+    if (auto it = a.options.find(alias); it != a.options.end()) return it->second;
+    return std::string{};
+  };
+  r.pollutant = option("--pollutant", "--pollutant");
+  r.start = option("--start", "--from");
+  r.end = option("--end", "--to");
+  const Case c = load_case(a.positional[0]);
+  const bool json_out = has_flag(a, "--json");
+  if (!json_out) print_diagnostics_summary(c);
+  const auto doc = run_border_flux(c, r);
+  if (json_out) {
+    std::cout << doc.dump(2) << "\n";
+    return 0;
+  }
+  const auto& bg = doc["above_background"];
+  std::cout << doc["pollutant"].get<std::string>() << " across the border " << r.code_a << " | " << r.code_b << " ("
+            << doc["border_length_m"].get<double>() / 1000.0 << " km), " << doc["window"]["start"].get<std::string>()
+            << " .. " << doc["window"]["end"].get<std::string>() << "\n"
+            << "  " << r.code_a << " -> " << r.code_b << ": " << doc["a_to_b_kg"].get<double>() << " kg ("
+            << bg["a_to_b_kg"].get<double>() << " kg above background)\n"
+            << "  " << r.code_b << " -> " << r.code_a << ": " << doc["b_to_a_kg"].get<double>() << " kg ("
+            << bg["b_to_a_kg"].get<double>() << " kg above background)\n";
+  return 0;
+}
+
 int cmd_tiles(int argc, char** argv) {
   const Args a = parse_args(argc, argv, 2, cli::kTilesOptions, {"--help"});
   if (has_flag(a, "--help")) {
@@ -227,6 +286,7 @@ int main(int argc, char** argv) {
     if (cmd == "trace") return cmd_trace(argc, argv);
     if (cmd == "inspect") return cmd_inspect(argc, argv);
     if (cmd == "tiles") return cmd_tiles(argc, argv);
+    if (cmd == "border-flux") return cmd_border_flux(argc, argv);
     if (cmd == "serve") return cmd_serve(argc, argv);
     if (cmd == "sample-inspections") return cmd_sample_inspections(argc, argv);
     if (cmd == "audit") return cmd_audit(argc, argv);

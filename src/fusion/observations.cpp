@@ -319,6 +319,30 @@ ObservationSet gather_observations(const Case& c, const Transformer& tr, const G
   return out;
 }
 
+DataSpan pollutant_data_span(const Case& c, const std::string& pollutant) {
+  DataSpan span;
+  span.units = c.settings.units;
+  const int var = c.readings.variable_index(pollutant);
+  for (const Reading& r : c.readings.rows)
+    if (r.variable == var) {
+      span.t0 = std::min(span.t0, r.time_s);
+      span.t1 = std::max(span.t1, r.time_s + r.period_s);
+      if (span.units.empty()) span.units = c.readings.units[r.unit];
+    }
+  for (const Trace& t : c.traces)
+    if (std::find(t.variables.begin(), t.variables.end(), pollutant) != t.variables.end() && t.size() > 0) {
+      span.t0 = std::min(span.t0, t.time_s.front());
+      span.t1 = std::max(span.t1, t.time_s.back());
+    }
+  for (const Imagery& im : c.imagery)
+    for (const ImageryBand& b : im.bands)
+      if (b.variable == pollutant && b.time_s) {
+        span.t0 = std::min(span.t0, *b.time_s);
+        span.t1 = std::max(span.t1, *b.time_s);
+      }
+  return span;
+}
+
 std::vector<float> fused_field(const ObservationSet& set, const Grid& grid) {
   std::vector<double> sum(grid.size(), 0.0);
   std::vector<int> count(grid.size(), 0);

@@ -675,6 +675,43 @@ double JurisdictionIndex::distance_to_border_m(double lon_deg, double lat_deg) c
   return impl_->boundary_distance(lon_deg, lat_deg, -1);
 }
 
+std::vector<BorderPiece> JurisdictionIndex::shared_border(int a, int b, double max_piece_m) const {
+  const auto n_areas = static_cast<int>(impl_->areas.size());
+  if (a < 0 || b < 0 || a >= n_areas || b >= n_areas)
+    throw Internal("jurisdiction index out of range in shared_border");
+  constexpr double kOppositeCos = -0.7071067811865476;  // directions within 45 deg of opposite
+  const double tol_m = std::max(impl_->gap_tolerance_m, 1.0);
+  std::vector<BorderPiece> out;
+  for (const Edge& e : impl_->edges) {
+    if (static_cast<int>(e.area) != a) continue;
+    double kx, ky;
+    metres_per_degree(0.5 * (e.ay + e.by), kx, ky);
+    const double len_m = std::hypot((e.bx - e.ax) * kx, (e.by - e.ay) * ky);
+    if (!(len_m > 0)) continue;
+    const double ux = (e.bx - e.ax) * kx / len_m, uy = (e.by - e.ay) * ky / len_m;
+    const int pieces = std::max(1, static_cast<int>(std::ceil(len_m / std::max(max_piece_m, 1e-3))));
+    for (int k = 0; k < pieces; ++k) {
+      const double f0 = static_cast<double>(k) / pieces, f1 = static_cast<double>(k + 1) / pieces;
+      const double lon0 = e.ax + f0 * (e.bx - e.ax), lat0 = e.ay + f0 * (e.by - e.ay);
+      const double lon1 = e.ax + f1 * (e.bx - e.ax), lat1 = e.ay + f1 * (e.by - e.ay);
+      const double mlon = 0.5 * (lon0 + lon1), mlat = 0.5 * (lat0 + lat1);
+      const double dlon = tol_m / std::max(kx, 1.0), dlat = tol_m / ky;
+      const Box q(Pt(mlon - dlon, mlat - dlat), Pt(mlon + dlon, mlat + dlat));
+      bool shared = false;
+      for (auto it = impl_->rtree.qbegin(bgi::intersects(q)); it != impl_->rtree.qend() && !shared; ++it) {
+        const Edge& o = impl_->edges[it->second];
+        if (static_cast<int>(o.area) != b) continue;
+        const double olen = std::hypot((o.bx - o.ax) * kx, (o.by - o.ay) * ky);
+        if (!(olen > 0)) continue;
+        const double dot = (ux * (o.bx - o.ax) * kx + uy * (o.by - o.ay) * ky) / olen;
+        shared = dot <= kOppositeCos && dist2_m(o, mlon, mlat, kx, ky) <= tol_m * tol_m;
+      }
+      if (shared) out.push_back({lon0, lat0, lon1, lat1});
+    }
+  }
+  return out;
+}
+
 std::array<double, 4> JurisdictionIndex::bounds(int i) const {
   if (i < 0 || static_cast<std::size_t>(i) >= impl_->bounds.size())
     throw Internal("jurisdiction index " + std::to_string(i) + " out of range");

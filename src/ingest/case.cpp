@@ -207,7 +207,7 @@ Case load_case(const std::filesystem::path& dir) {
       continue;
     }
     if (fname == "case.json" || fname == "sources.csv" || fname == "stations.csv" ||
-        fname == "readings.csv")
+        fname == "readings.csv" || fname == "cems.csv" || fname == "power.csv" || fname == "mandates.csv")
       continue;
     if (fname == boundary_rel) continue;
     if (stem == "sources" && is_vector_ext(ext) && ext != ".json") {
@@ -248,6 +248,22 @@ Case load_case(const std::filesystem::path& dir) {
       c.accepted_rows["readings.csv"] = n;
     }
   }
+  // facility monitoring tables (after the registry: rows name its facilities)
+  if (fs::exists(dir / "cems.csv"))
+    if (auto csv = open_csv(dir / "cems.csv", "cems.csv", diag)) {
+      c.monitoring.cems = read_cems_csv(*csv, "cems.csv", c.sources, tz, diag);
+      c.accepted_rows["cems.csv"] = c.monitoring.cems.size();
+    }
+  if (fs::exists(dir / "power.csv"))
+    if (auto csv = open_csv(dir / "power.csv", "power.csv", diag)) {
+      c.monitoring.power = read_power_csv(*csv, "power.csv", c.sources, tz, diag);
+      c.accepted_rows["power.csv"] = c.monitoring.power.size();
+    }
+  if (fs::exists(dir / "mandates.csv"))
+    if (auto csv = open_csv(dir / "mandates.csv", "mandates.csv", diag)) {
+      c.monitoring.mandates = read_mandates_csv(*csv, "mandates.csv", c.sources, tz, diag);
+      c.accepted_rows["mandates.csv"] = c.monitoring.mandates.size();
+    }
   // traces
   if (fs::is_directory(dir / "traces")) {
     for (const auto& p : sorted_entries(dir / "traces")) {

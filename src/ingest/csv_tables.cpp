@@ -119,7 +119,7 @@ int pasquill_class_number(std::string_view text) noexcept {
   return 0;
 }
 
-namespace {
+namespace ingest_detail {
 
 /// Reject the whole file for a missing required column; returns false when one is missing.
 bool require_columns(const CsvHeader& h, std::initializer_list<const char*> names,
@@ -145,6 +145,10 @@ bool number_field(const CsvRecord& rec, int col, const char* name, double& out,
     diag.reject(file, rec.line, std::string("column ") + name + ": " + quote_text(t) + " is not a finite number");
   return false;
 }
+
+}  // namespace ingest_detail
+
+namespace {
 
 bool lon_lat_ok(double lon, double lat, std::size_t line, const std::string& file,
                 Diagnostics& diag) {

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <initializer_list>
 #include <vector>
 #include <optional>
 #include <string>
@@ -74,6 +75,15 @@ bool check_record(const CsvRecord& rec, const CsvHeader& header, const std::stri
 
 /// Read the header of a CSV; rejects "empty file" (warning) and returns false when there is none.
 bool read_header(CsvReader& csv, CsvHeader& header, const std::string& file, Diagnostics& diag);
+
+/// Reject the whole file (line 1) for the first missing required column; false when one is missing.
+bool require_columns(const CsvHeader& h, std::initializer_list<const char*> names,
+                     const std::string& file, Diagnostics& diag);
+
+/// Parse a finite number from column `col`; on failure reject the row ("column NAME: empty" or
+/// "column NAME: 'abc' is not a finite number") and return false.
+bool number_field(const CsvRecord& rec, int col, const char* name, double& out,
+                  const std::string& file, Diagnostics& diag);
 
 /// A producer of records (a CSV reader, or OGR features turned into records); false at the end.
 using RowSource = std::function<bool(CsvRecord&)>;

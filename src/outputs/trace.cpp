@@ -21,7 +21,9 @@
 #include "plumetrace/inversion/operator.hpp"
 #include "plumetrace/kernels/trajectory.hpp"
 #include "plumetrace/met/wind_field.hpp"
+#include "plumetrace/outputs/border_flux.hpp"
 #include "plumetrace/outputs/raster.hpp"
+#include "plumetrace/signals/flags.hpp"
 
 namespace plumetrace {
 namespace {
@@ -76,26 +78,9 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   const TimeZone tz = TimeZone::parse(c.settings.timezone);
 
   // data span of the pollutant
-  double data_t0 = 1e300, data_t1 = -1e300;
-  const int var = c.readings.variable_index(pollutant);
-  std::string units = c.settings.units;
-  for (const Reading& r : c.readings.rows)
-    if (r.variable == var) {
-      data_t0 = std::min(data_t0, r.time_s);
-      data_t1 = std::max(data_t1, r.time_s + r.period_s);
-      if (units.empty()) units = c.readings.units[r.unit];
-    }
-  for (const Trace& t : c.traces)
-    if (std::find(t.variables.begin(), t.variables.end(), pollutant) != t.variables.end() && t.size() > 0) {
-      data_t0 = std::min(data_t0, t.time_s.front());
-      data_t1 = std::max(data_t1, t.time_s.back());
-    }
-  for (const Imagery& im : c.imagery)
-    for (const ImageryBand& b : im.bands)
-      if (b.variable == pollutant && b.time_s) {
-        data_t0 = std::min(data_t0, *b.time_s);
-        data_t1 = std::max(data_t1, *b.time_s);
-      }
+  const DataSpan data_span = pollutant_data_span(c, pollutant);
+  const double data_t0 = data_span.t0, data_t1 = data_span.t1;
+  const std::string& units = data_span.units;
   if (data_t0 > data_t1)
     throw InvalidInput("no observations of '" + pollutant + "' in " + c.dir.string());
 
@@ -175,6 +160,13 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   }
   if (!(span_end > span_start)) span_end = span_start + tuning::kMinProfileBlockS;  // one instant of data
   const EpochSeconds use_end = span_end + transit_s;
+
+  // monitoring signals (cems.csv, power.csv, mandates.csv): evidence.flags, and a bounded prior factor
+  std::vector<FacilitySignals> signals(c.sources.size());
+  for (std::size_t j = 0; j < c.sources.size() && !c.monitoring.empty(); ++j) {
+    signals[j] = facility_signals(c.monitoring, c.sources[j].id, span_start, span_end);
+    sites[j].prior *= signals[j].prior_factor;
+  }
 
   lap("met_and_grid");
   ObservationSet obs = gather_observations(c, tr, grid, pollutant, span_start, use_end);
@@ -330,6 +322,39 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                               inv.grid_posterior, inv.unlisted_probability);
 
   lap("jurisdictions");
+  // diagnostics.border_flux: for each likely cross-border candidate, the mass carried across the
+  // border between its jurisdiction and each other jurisdiction its plume was seen in, over the
+  // release span and the observation window after it (each pair once)
+  json border_pairs = json::array();
+  if (index) {
+    std::map<std::pair<std::string, std::string>, std::size_t> done;  // (A, B) -> entry
+    auto area_index = [&](const std::string& code) {
+      for (std::size_t i = 0; i < index->areas().size(); ++i)
+        if (index->areas()[i].code == code) return static_cast<int>(i);
+      return -1;
+    };
+    for (std::size_t j = 0; j < sites.size() && j < attr.cross_border.size(); ++j) {
+      if (!attr.cross_border[j] || !attr.candidate[j] || inv.probability[j] < tuning::kProfileMinProbability) continue;
+      for (const AffectedArea& a : attr.affected[j]) {
+        const std::string& ca = attr.candidate[j]->code;
+        if (a.area.code == ca) continue;
+        const auto key = std::make_pair(ca, a.area.code);
+        if (const auto it = done.find(key); it != done.end()) {
+          border_pairs[it->second]["candidates"].push_back(c.sources[j].id);
+          continue;
+        }
+        const int ia = area_index(ca), ib = area_index(a.area.code);
+        if (ia < 0 || ib < 0) continue;
+        const BorderFluxResult r = border_flux_between(*index, ia, ib, tr, wind, obs, span_start, use_end, io.to_case_units);
+        if (r.border_length_m <= 0) continue;  // not neighbours: the plume crossed a third area
+        json e = border_flux_fields(ca, a.area.code, r);
+        e["candidates"] = json::array({c.sources[j].id});
+        done.emplace(key, border_pairs.size());
+        border_pairs.push_back(std::move(e));
+      }
+    }
+  }
+  lap("border_flux");
   // evidence.upwind_of: platforms whose footprint at the candidate's cell is >= 5 % of its peak
   std::vector<std::vector<std::string>> upwind(sites.size());
   for (std::size_t j = 0; j < sites.size(); ++j) {
@@ -421,6 +446,14 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
       cj["release"] = nullptr;
     }
     cj["evidence"] = {{"observations_explained", inv.explained[j]}, {"upwind_of", upwind[j]}};
+    if (!c.monitoring.empty()) {
+      json flags = json::array();
+      for (const SignalFlag& f : signals[j].flags)
+        flags.push_back({{"kind", f.kind}, {"start", fmt(f.start_s, request.start)}, {"end", fmt(f.end_s, request.start)},
+                         {"detail", f.detail}});
+      cj["evidence"]["flags"] = flags;
+      cj["evidence"]["prior_factor"] = signals[j].prior_factor;
+    }
     cands.push_back(cj);
   }
   doc["candidates"] = cands;
@@ -493,6 +526,9 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                         {"top_pairs", pairs},
                         {"platforms", platforms},
                         {"met", met},
+                        {"border_flux", {{"window", {{"start", fmt(span_start, request.start)}, {"end", fmt(use_end, request.end)}}},
+                                         {"method", border_flux_method()},
+                                         {"pairs", border_pairs}}},
                         {"timings_s", timings},
                         {"elapsed_s", round_to(elapsed, 3)}};
   out.ranking = std::move(doc);
@@ -598,6 +634,14 @@ std::string format_ranking_table(const json& ranking, bool all_rows) {
     std::snprintf(line, sizeof line, "...  %zu more facilities, probability %.3f together (--all lists them)\n",
                   cands.size() - shown, rest_p);
     os << line;
+  }
+  // monitoring signals of the facilities listed (docs/signals.md)
+  for (std::size_t k = 0; k < shown; ++k) {
+    const json& ev = cands[k].at("evidence");
+    if (!ev.contains("flags") || ev["flags"].empty()) continue;
+    os << "flags " << cands[k].value("id", "") << " (prior x" << ev.value("prior_factor", 1.0) << "):";
+    for (const json& f : ev["flags"]) os << " " << f.value("kind", "") << " " << f.value("start", "") << ";";
+    os << "\n";
   }
   const json& u = ranking.at("unlisted");
   char line[320];

@@ -193,4 +193,56 @@ inline constexpr double kOtherPollutantPriorFactor = 0.2;
 /// this many noise levels above background.
 inline constexpr double kExplainedNoiseMultiple = 2.0;
 
+// ---------------------------------------------------------------------------------------------
+// Monitoring signals (cems.csv, power.csv, mandates.csv): evidence.flags and the prior (issue #10)
+// ---------------------------------------------------------------------------------------------
+
+/// Each kind of flag multiplies a candidate's prior once (repeats of a kind add nothing), and the
+/// product is capped at kSignalsMaxPriorFactor. The factors are deliberately small against the
+/// likelihood: a flag is circumstantial (a meter fault or a maintenance stop looks the same), so it
+/// may break a tie between facilities the measurements cannot separate, but never outweigh
+/// measurements that single out another facility (a clear culprit's likelihood ratio is 10^3 or
+/// more; tests/signals/prior_test.cpp). Treatment off and production in a shutdown are direct
+/// evidence that emissions went untreated: 2. A flat-lined or repeating CEMS series and a gap
+/// next to an exceedance are signs of tampering with the record: 1.5. Values pinned just under
+/// the limit are weak (a well-tuned plant does that too): 1.25.
+inline constexpr double kFlagFactorTreatmentOff = 2.0;
+inline constexpr double kFlagFactorProductionInShutdown = 2.0;
+inline constexpr double kFlagFactorCemsFlatline = 1.5;
+inline constexpr double kFlagFactorCemsNearLimit = 1.25;
+inline constexpr double kFlagFactorCemsGap = 1.5;
+inline constexpr double kSignalsMaxPriorFactor = 4.0;
+
+/// Signals are looked for in the analysis window widened by this much on both sides (s): the
+/// analyst's window is often wrong (issue #7), and a bypass is switched on before the release.
+inline constexpr double kSignalsWindowMarginS = 6 * 3600.0;
+
+/// A circuit's usual load is this quantile of its series (the treatment circuit's over the times
+/// production runs): what it draws when working, not what it draws when someone switched it off.
+inline constexpr double kUsualLoadQuantile = 0.9;
+/// Production "runs" at or above this fraction of its usual load (standby and lighting stay below).
+inline constexpr double kProductionRunningFraction = 0.2;
+/// Treatment is "off or far below its load" under this fraction of its usual load.
+inline constexpr double kTreatmentLowFraction = 0.3;
+/// A power flag needs at least this many consecutive samples (one low reading is a meter glitch).
+inline constexpr int kPowerFlagMinSamples = 2;
+
+/// A CEMS series repeating itself: runs where v[i] equals v[i - p] for p = 1 (flat line) up to
+/// kRepeatMaxPeriod samples, covering at least kFlatlineMinSamples samples and three periods. A
+/// real analyser's last digit moves from one reading to the next; six identical hourly values
+/// (or a copied block) do not happen. Runs at zero (the plant stopped) are not flagged.
+inline constexpr int kRepeatMaxPeriod = 6;
+inline constexpr int kFlatlineMinSamples = 6;
+
+/// Values "pinned just under the limit": at least kNearLimitShare of the samples with a limit lie
+/// in [kNearLimitLowFraction × limit, limit], with at least kNearLimitMinSamples such samples.
+inline constexpr double kNearLimitLowFraction = 0.9;
+inline constexpr double kNearLimitShare = 0.5;
+inline constexpr int kNearLimitMinSamples = 6;
+
+/// A gap is a spacing over kGapSpacingFactor × the series' median spacing; it is "around an
+/// exceedance" when one of the kGapExceedanceSamples samples before or after it is at or over its limit.
+inline constexpr double kGapSpacingFactor = 2.5;
+inline constexpr int kGapExceedanceSamples = 2;
+
 }  // namespace plumetrace::tuning

@@ -76,6 +76,15 @@ ObservationSet gather_observations(const Case& c, const Transformer& tr, const G
                                    const std::string& pollutant, EpochSeconds use_start,
                                    EpochSeconds use_end, const FusionOptions& options = {});
 
+/// The time span of a pollutant's data: readings (start to end of their periods), trace samples
+/// and imagery times; t0 > t1 when there is none. `units`: case.json's units, else the first
+/// reading's unit of the pollutant.
+struct DataSpan {
+  EpochSeconds t0{1e300}, t1{-1e300};
+  std::string units;
+};
+DataSpan pollutant_data_span(const Case& c, const std::string& pollutant);
+
 /// The fused concentration field on the grid: per cell, the mean of observation values whose
 /// receptor falls in the cell (imagery at its resolution), NaN where nothing was measured.
 std::vector<float> fused_field(const ObservationSet& set, const Grid& grid);

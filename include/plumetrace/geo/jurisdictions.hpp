@@ -30,6 +30,12 @@ struct Jurisdiction {
   friend bool operator==(const Jurisdiction&, const Jurisdiction&) = default;
 };
 
+/// A piece of the border between two areas, lon/lat degrees, directed so that the first area
+/// lies on its left (its outward normal points right, into the second area).
+struct BorderPiece {
+  double lon0{}, lat0{}, lon1{}, lat1{};
+};
+
 class JurisdictionIndex {
  public:
   /// Repair and index every feature. Features that cannot be repaired into a non-empty area are
@@ -55,6 +61,14 @@ class JurisdictionIndex {
   [[nodiscard]] std::size_t repaired_count() const noexcept;
   /// Distance in metres from (lon, lat) to the nearest border of any area (geodesic approx.).
   [[nodiscard]] double distance_to_border_m(double lon_deg, double lat_deg) const;
+  /// The shared border of areas `a` and `b` (indices into areas()) as the repaired boundary of `a`
+  /// cut into pieces of at most `max_piece_m` metres, each directed with `a` on its left. A piece
+  /// is shared when an edge of `b` runs the other way (directions within 45 deg of opposite)
+  /// within the gap tolerance of its midpoint: slivers and overlaps between neighbours up to the
+  /// tolerance wide are bridged, while the edges of `a` that merely end at a corner of `b` (or run
+  /// alongside a third area) are not taken. Empty when the areas do not meet.
+  /// @throws Internal for an index out of range.
+  [[nodiscard]] std::vector<BorderPiece> shared_border(int a, int b, double max_piece_m = 50.0) const;
   /// WGS 84 bounding box of area i: {lon_min, lat_min, lon_max, lat_max}.
   [[nodiscard]] std::array<double, 4> bounds(int i) const;
 

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "plumetrace/core/diagnostics.hpp"
+#include "plumetrace/ingest/signal_tables.hpp"
 
 namespace plumetrace {
 
@@ -171,6 +172,7 @@ struct Case {
   std::vector<Imagery> imagery;
   std::optional<BoundaryLayer> boundaries;
   std::vector<MetGrid> met;
+  MonitoringTables monitoring;  ///< cems.csv, power.csv, mandates.csv
   Diagnostics diagnostics;
   /// number of data rows/features accepted per file (relative path -> count), for `inspect`
   std::map<std::string, std::size_t> accepted_rows;
