@@ -280,7 +280,7 @@ struct BlockSensitivity {
   std::size_t blocks{};
   std::vector<double> h;            ///< h[(k · blocks + b) · obs.size() + i]
   [[nodiscard]] const double* row(std::size_t k, std::size_t b) const noexcept {
-    return &h[(k * blocks + b) * obs.size()];
+    return h.data() + (k * blocks + b) * obs.size();  // no observations: an empty row
   }
 };
 
@@ -297,7 +297,7 @@ BlockSensitivity block_sensitivity(const TimedColumns& timed, const std::vector<
   std::vector<double> path_max(nb);
   for (std::size_t k = 0; k < timed.member.size(); ++k) {
     const auto& m = timed.member[k];
-    double* hk = &bs.h[k * nb * no];
+    double* hk = bs.h.data() + k * nb * no;  // &h[...] of an empty vector is undefined
     std::size_t i = 0;
     std::fill(path_max.begin(), path_max.end(), 0.0);
     for (std::size_t e = 0; e < m.index.size(); ++e) {
