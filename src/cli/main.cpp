@@ -20,6 +20,7 @@
 #include "plumetrace/pipeline/audited_jobs.hpp"
 #include "plumetrace/pipeline/init.hpp"
 #include "plumetrace/pipeline/trace_job.hpp"
+#include "plan_cmd.hpp"
 #include "serve_cmd.hpp"
 #include "tiles_cmd.hpp"
 
@@ -45,8 +46,10 @@ constexpr const char* kUsage =
     "        the HTTP service: case uploads, trace jobs, map tiles, the dashboard at / (docs/http.md)\n"
     "  sample-inspections REGISTRY --inspectors FILE --rates A=..,B=..,C=..,D=.. [--seed N] [--json]\n"
     "        \"double random\" inspection draw by credit tier, two inspectors each (audited)\n"
+    "  plan CASE_DIR --ranking FILE --out DIR [--start-point LON,LAT] [--json]\n"
+    "        joint enforcement plan: jurisdictions, inspections in order, route, report, bundle.zip\n"
     "  audit list|verify|replay ID [--log FILE]\n"
-    "        the audit log of trace and sample-inspections runs (docs/audit.md)\n"
+    "        the audit log of trace, plan and sample-inspections runs (docs/audit.md)\n"
     "  --version\n"
     "\n"
     "Run 'plumetrace COMMAND --help' for a command's options.\n";
@@ -247,6 +250,15 @@ int cmd_sample_inspections(int argc, char** argv) {
   return cli::run_sample_inspections(a.positional, a.options, has_flag(a, "--json"));
 }
 
+int cmd_plan(int argc, char** argv) {
+  const Args a = parse_args(argc, argv, 2, cli::kPlanOptions, {"--json", "--help"});
+  if (has_flag(a, "--help")) {
+    std::cout << cli::kPlanHelp;
+    return 0;
+  }
+  return cli::run_plan(a.positional, a.options, has_flag(a, "--json"));
+}
+
 int cmd_audit(int argc, char** argv) {
   const Args a = parse_args(argc, argv, 2, cli::kAuditOptions, {"--json", "--help"});
   if (has_flag(a, "--help")) {
@@ -289,6 +301,7 @@ int main(int argc, char** argv) {
     if (cmd == "border-flux") return cmd_border_flux(argc, argv);
     if (cmd == "serve") return cmd_serve(argc, argv);
     if (cmd == "sample-inspections") return cmd_sample_inspections(argc, argv);
+    if (cmd == "plan") return cmd_plan(argc, argv);
     if (cmd == "audit") return cmd_audit(argc, argv);
     std::cerr << "plumetrace: unknown command '" << cmd << "'\n" << kUsage;
     return 2;
