@@ -117,6 +117,11 @@ int parse_int(const std::string& s, const char* what) {
   return v;
 }
 
+/// The files of a plan job served under /jobs/{id}/results/ (name, media type).
+const std::pair<const char*, const char*> kPlanResultFiles[] = {
+    {"bundle.zip", "application/zip"}, {"report.html", "text/html; charset=utf-8"}, {"map.png", "image/png"},
+    {"manifest.json", "application/json"}, {"plan.json", "application/json"}};
+
 /// The OGC status document of a job.
 json status_document(const JobRecord& j) {
   json doc = {{"jobID", j.id},          {"processID", j.process}, {"type", "process"},
@@ -126,8 +131,14 @@ json status_document(const JobRecord& j) {
   if (!j.finished.empty()) doc["finished"] = j.finished;
   doc["links"] = json::array({{{"href", "/jobs/" + j.id}, {"rel", "self"}, {"type", kJson}, {"title", "this document"}}});
   if (j.status == JobStatus::successful)
+  {
     doc["links"].push_back({{"href", "/jobs/" + j.id + "/results"}, {"rel", kResultsRel}, {"type", kJson},
-                            {"title", "the ranking document"}});
+                            {"title", j.process == "plan" ? "the plan document" : "the ranking document"}});
+    if (j.process == "plan")
+      for (const auto& [file, type] : kPlanResultFiles)
+        doc["links"].push_back({{"href", "/jobs/" + j.id + "/results/" + file}, {"rel", "enclosure"}, {"type", type},
+                                {"title", file}});
+  }
   return doc;
 }
 
@@ -139,6 +150,34 @@ json trace_process_summary() {
           {"jobControlOptions", {"sync-execute", "async-execute", "dismiss"}},
           {"outputTransmission", {"value"}},
           {"links", json::array({{{"href", "/processes/trace"}, {"rel", "self"}, {"type", kJson}}})}};
+}
+
+json plan_process_summary() {
+  return {{"id", "plan"},
+          {"title", "A joint enforcement plan from a trace job's ranking"},
+          {"description", "plumetrace plan on a finished trace job: jurisdictions, inspections in order, route, "
+                          "report.html, map.png and bundle.zip with manifest.json (CONTRACT §2)"},
+          {"version", kVersion},
+          {"jobControlOptions", {"sync-execute", "async-execute", "dismiss"}},
+          {"outputTransmission", {"value", "reference"}},
+          {"links", json::array({{{"href", "/processes/plan"}, {"rel", "self"}, {"type", kJson}}})}};
+}
+
+json plan_process_description() {
+  json d = plan_process_summary();
+  d["inputs"] = {
+      {"job", {{"title", "trace job"}, {"description", "id of a successful trace job"}, {"minOccurs", 1}, {"maxOccurs", 1},
+               {"schema", {{"type", "string"}}}}},
+      {"start_point", {{"title", "start point"}, {"description", "[lon, lat] WGS 84 where the route starts; default: the most probable stop"},
+                       {"minOccurs", 0}, {"maxOccurs", 1},
+                       {"schema", {{"type", "array"}, {"items", {{"type", "number"}}}, {"minItems", 2}, {"maxItems", 2}}}}},
+      {"speed_km_h", {{"title", "straight-line speed"}, {"description", "km/h for travel minutes (default 30)"}, {"minOccurs", 0},
+                      {"maxOccurs", 1}, {"schema", {{"type", "number"}, {"exclusiveMinimum", 0}}}}},
+      {"travel_times", {{"title", "travel times"}, {"description", "CSV text from,to,minutes between 'start', facility ids and 'unlisted'"},
+                        {"minOccurs", 0}, {"maxOccurs", 1}, {"schema", {{"type", "string"}}}}}};
+  d["outputs"] = {{"plan", {{"title", "plan document"}, {"schema", {{"type", "object"}, {"contentMediaType", kJson}}}}},
+                  {"bundle", {{"title", "bundle.zip"}, {"schema", {{"type", "string"}, {"contentMediaType", "application/zip"}}}}}};
+  return d;
 }
 
 json trace_process_description() {
@@ -298,19 +337,20 @@ struct Api::Impl {
     if (s.size() == 1) {
       require(m == http::verb::get, "GET");
       return json_response(http::status::ok, req,
-                           {{"processes", json::array({trace_process_summary()})},
+                           {{"processes", json::array({trace_process_summary(), plan_process_summary()})},
                             {"links", json::array({{{"href", "/processes"}, {"rel", "self"}, {"type", kJson}}})}});
     }
-    if (s[1] != "trace") throw NotFound("no process '" + s[1] + "'");
+    if (s[1] != "trace" && s[1] != "plan") throw NotFound("no process '" + s[1] + "'");
     if (s.size() == 2) {
       require(m == http::verb::get, "GET");
-      return json_response(http::status::ok, req, trace_process_description());
+      return json_response(http::status::ok, req, s[1] == "plan" ? plan_process_description() : trace_process_description());
     }
     if (s.size() != 3 || s[2] != "execution") throw NotFound("no such resource");
     require(m == http::verb::post, "POST");
     const json body = json::parse(req.body(), nullptr, false);
     if (body.is_discarded() || !body.is_object()) throw InvalidInput("the body must be a JSON object {\"inputs\": {...}}");
-    const JobRecord job = jobs.submit_trace(body.value("inputs", json()));
+    const JobRecord job =
+        s[1] == "plan" ? jobs.submit_plan(body.value("inputs", json())) : jobs.submit_trace(body.value("inputs", json()));
     const bool async = sv(req[http::field::prefer]).find("respond-async") != std::string_view::npos;
     if (async) {
       auto res = json_response(http::status::created, req, status_document(job));
@@ -364,13 +404,34 @@ struct Api::Impl {
       if (!j) throw NotFound("no job '" + id + "'");
       return json_response(http::status::ok, req, status_document(*j));
     }
-    if (s.size() == 3 && s[2] == "results") {
-      require(m == http::verb::get, "GET");
+    // a job whose results can be given: 404 unknown, dismissed or unfinished; 422 failed
+    const auto finished_job = [&] {
       const auto j = store.job(id);
       if (!j || j->status == JobStatus::dismissed) throw NotFound("no job '" + id + "'");
       if (j->status == JobStatus::failed) throw UnusableData(j->message);
       if (j->status != JobStatus::successful) throw NotFound("the results of job '" + id + "' are not ready");
-      return make(http::status::ok, req, j->result_json, kJson);
+      return *j;
+    };
+    if (s.size() == 3 && s[2] == "results") {
+      require(m == http::verb::get, "GET");
+      return make(http::status::ok, req, finished_job().result_json, kJson);
+    }
+    if (s.size() == 4 && s[2] == "results") {
+      require(m == http::verb::get, "GET, HEAD");
+      const JobRecord done = finished_job();
+      const JobRecord* j = &done;
+      for (const auto& [file, type] : kPlanResultFiles) {
+        if (j->process != "plan" || s[3] != file) continue;
+        std::ifstream f(jobs.output_dir(id) / file, std::ios::binary);
+        if (!f) throw NotFound("job '" + id + "' has no " + file);
+        std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        auto res = make(http::status::ok, req, std::move(bytes), type);
+        if (s[3] == "report.html")  // a page from data: no script, only its own styles and embedded map
+          res->set("Content-Security-Policy", "default-src 'none'; img-src data:; style-src 'unsafe-inline'");
+        if (s[3] == "bundle.zip") res->set(http::field::content_disposition, "attachment; filename=\"plan-" + id + ".zip\"");
+        return res;
+      }
+      throw NotFound("job '" + id + "' has no result '" + s[3] + "'");
     }
     throw NotFound("no such resource");
   }

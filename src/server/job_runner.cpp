@@ -1,11 +1,14 @@
 #include "plumetrace/server/job_runner.hpp"
 
+#include <cmath>
+#include <fstream>
 #include <iostream>
 #include <random>
 
 #include "plumetrace/audit/log.hpp"
 #include "plumetrace/core/error.hpp"
 #include "plumetrace/pipeline/audited_jobs.hpp"
+#include "plumetrace/plan/plan_job.hpp"
 #include "plumetrace/server/cases.hpp"
 #include "plumetrace/server/problem.hpp"
 
@@ -17,6 +20,8 @@ using nlohmann::json;
 
 /// Queued jobs at most (beyond: 503).
 constexpr std::size_t kMaxQueuedJobs = 10000;
+/// A plan's inline travel-time CSV at most (a 13-stop plan needs 182 rows of ~30 bytes).
+constexpr std::size_t kMaxTravelTimesBytes = 1u << 20;
 
 bool finished(JobStatus s) noexcept {
   return s == JobStatus::successful || s == JobStatus::failed || s == JobStatus::dismissed;
@@ -84,6 +89,77 @@ JobRecord JobRunner::submit_trace(const json& inputs) {
   return j;
 }
 
+JobRecord JobRunner::submit_plan(const json& inputs) {
+  if (!inputs.is_object()) throw InvalidInput("the body needs an object \"inputs\"");
+  const std::string trace_id = string_input(inputs, "job");
+  if (trace_id.empty()) throw InvalidInput("inputs.job (a trace job's id) is required");
+  const auto trace = store_.job(trace_id);
+  if (!trace || trace->status == JobStatus::dismissed) throw NotFound("no job '" + trace_id + "'");
+  if (trace->process != "trace") throw UnusableData("job '" + trace_id + "' is not a trace job");
+  if (trace->status != JobStatus::successful) throw UnusableData("trace job '" + trace_id + "' has not succeeded");
+  json req = {{"job", trace_id}};
+  if (inputs.contains("start_point") && !inputs["start_point"].is_null()) {
+    const json& p = inputs["start_point"];
+    if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number())
+      throw InvalidInput("inputs.start_point must be [lon, lat]");
+    const double lon = p[0].get<double>(), lat = p[1].get<double>();
+    if (!(std::abs(lon) <= 180) || !(std::abs(lat) <= 90)) throw InvalidInput("inputs.start_point is out of range");
+    req["start_point"] = {lon, lat};
+  }
+  if (inputs.contains("speed_km_h") && !inputs["speed_km_h"].is_null()) {
+    if (!inputs["speed_km_h"].is_number() || !(inputs["speed_km_h"].get<double>() > 0) ||
+        !std::isfinite(inputs["speed_km_h"].get<double>()))
+      throw InvalidInput("inputs.speed_km_h must be a positive number");
+    req["speed_km_h"] = inputs["speed_km_h"];
+  }
+  if (const std::string t = string_input(inputs, "travel_times"); !t.empty()) {
+    if (t.size() > kMaxTravelTimesBytes) throw InvalidInput("inputs.travel_times is larger than 1 MiB");
+    req["travel_times"] = t;
+  }
+  JobRecord j;
+  j.id = new_job_id();
+  j.process = "plan";
+  j.case_name = trace->case_name;
+  j.status = JobStatus::accepted;
+  j.message = "queued";
+  j.request_json = req.dump();
+  j.created = j.updated = now_iso8601();
+  store_.create_job(j);
+  queue(j.id);
+  return j;
+}
+
+std::string JobRunner::run_plan(const JobRecord& rec, const fs::path& work) {
+  const json req = json::parse(rec.request_json);
+  const std::string trace_id = req.at("job").get<std::string>();
+  const auto trace = store_.job(trace_id);
+  if (!trace || trace->status != JobStatus::successful)
+    throw UnusableData("trace job '" + trace_id + "' is no longer available");
+  materialize_case(store_, rec.case_name, work / "case");
+  plan::PlanJobRequest r;
+  r.case_dir = work / "case";
+  r.case_name = rec.case_name;
+  r.ranking = work / "ranking.json";
+  {
+    std::ofstream f(r.ranking, std::ios::binary);
+    f << trace->result_json;
+    if (!f) throw Unavailable("cannot write the plan's working copy of the ranking");
+  }
+  std::error_code ec;
+  if (const fs::path post = output_dir(trace_id) / "posterior.tif"; fs::is_regular_file(post, ec)) r.posterior = post;
+  if (req.contains("start_point")) r.start = plan::LonLat{req["start_point"][0].get<double>(), req["start_point"][1].get<double>()};
+  if (req.contains("speed_km_h")) r.speed_km_h = req["speed_km_h"].get<double>();
+  if (req.contains("travel_times")) {
+    r.travel_times = work / "travel_times.csv";
+    std::ofstream f(*r.travel_times, std::ios::binary);
+    f << req["travel_times"].get<std::string>();
+    if (!f) throw Unavailable("cannot write the plan's working copy of the travel times");
+  }
+  r.out_dir = output_dir(rec.id);
+  const json extra = {{"case", rec.case_name}, {"job", rec.id}, {"trace_job", trace_id}};
+  return plan::run_audited_plan(r, audit_log_, "serve", extra).result.plan.dump();
+}
+
 void JobRunner::resume() {
   for (const std::string& id : store_.requeue_unfinished_jobs()) queue(id);
 }
@@ -147,7 +223,11 @@ void JobRunner::run(const std::string& id) {
   const std::string root = store_.data_dir().string();
   try {
     const auto rec = store_.job(id);
-    if (rec && rec->status == JobStatus::accepted && store_.update_job(id, JobStatus::running, 0, "running")) {
+    if (rec && rec->status == JobStatus::accepted && rec->process == "plan" &&
+        store_.update_job(id, JobStatus::running, 0, "running")) {
+      const std::string result = run_plan(*rec, work);
+      store_.finish_job(id, JobStatus::successful, "done", result);
+    } else if (rec && rec->status == JobStatus::accepted && store_.update_job(id, JobStatus::running, 0, "running")) {
       const json req = json::parse(rec->request_json);
       materialize_case(store_, rec->case_name, work);
       pipeline::TraceJobRequest r;

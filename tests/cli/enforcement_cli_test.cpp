@@ -232,3 +232,43 @@ TEST(SignalsCli, FlagsAppearInTheRankingAndTheCulpritStaysFirst) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(PlanCli, TraceThenPlanWritesTheBundleAndBadArgumentsExitTwo) {
+  const fs::path d = fresh_dir("plan");
+  std::string out, err;
+  ASSERT_EQ(plumetrace("trace '" + kExample + "' --out '" + (d / "trace").string() + "' --json", out, err), 0) << err;
+  const std::string ranking = (d / "trace" / "ranking.json").string();
+  ASSERT_EQ(plumetrace("plan '" + kExample + "' --ranking '" + ranking + "' --out '" + (d / "plan").string() +
+                           "' --start-point 120.03,28.90",
+                       out, err),
+            0)
+      << err;
+  EXPECT_NE(out.find("assessment: "), std::string::npos) << out;
+  EXPECT_NE(out.find("route (exact (Held-Karp)): "), std::string::npos) << out;
+  for (const char* f : {"plan.json", "ranking.json", "posterior.tif", "map.png", "report.html", "manifest.json", "bundle.zip"})
+    EXPECT_TRUE(fs::is_regular_file(d / "plan" / f)) << f;
+  const json plan = json::parse(std::ifstream(d / "plan" / "plan.json"));
+  json ranked = json::parse(std::ifstream(ranking));
+  EXPECT_EQ(plan["route"]["stops"][0]["id"], ranked["candidates"][0]["id"]);
+
+  // --json prints the document and nothing else
+  ASSERT_EQ(plumetrace("plan '" + kExample + "' --ranking '" + ranking + "' --out '" + (d / "plan2").string() + "' --json", out, err), 0);
+  EXPECT_EQ(json::parse(out)["assessment"], plan["assessment"]);
+
+  write(d / "broken.json", "{\"candidates\": [{\"id\": \"X\", \"probability\": 2, \"lon\": 120, \"lat\": 28}]}");
+  const std::string base = "plan '" + kExample + "' --out '" + (d / "bad").string() + "' ";
+  for (const std::string& args : {std::string("--ranking '") + ranking + "' --start-point 120.0",
+                                  std::string("--ranking '") + ranking + "' --start-point east,north",
+                                  std::string("--ranking '") + ranking + "' --start-point 190,28",
+                                  std::string("--ranking '") + ranking + "' --speed-km-h 0",
+                                  std::string("--start-point 120,28"),
+                                  std::string("--ranking '") + (d / "broken.json").string() + "'"}) {
+    EXPECT_EQ(plumetrace(base + args, out, err), 2) << args;
+    EXPECT_EQ(err.rfind("plumetrace: ", 0), 0u) << args << ": " << err;
+  }
+  EXPECT_NE(err.find("broken.json: ranking: candidates[0].probability: 2 is outside [0, 1]"), std::string::npos) << err;
+}
+
+}  // namespace

@@ -10,11 +10,14 @@
 #include <sstream>
 #include <thread>
 
+#include <cpl_string.h>
+#include <cpl_vsi.h>
 #include <nlohmann/json.hpp>
 
 #include "case_helpers.hpp"
 #include "http_client.hpp"
 #include "plumetrace/audit/log.hpp"
+#include "plumetrace/audit/sha256.hpp"
 #include "plumetrace/pipeline/audited_jobs.hpp"
 #include "pg_test_env.hpp"
 
@@ -73,6 +76,8 @@ TEST(Server, HealthAndProcesses) {
   EXPECT_EQ(json::parse(h.body).at("status"), "ok");
   const json ps = json::parse(http_request(srv.port(), verb::get, "/processes").body);
   EXPECT_EQ(ps.at("processes").at(0).at("id"), "trace");
+  EXPECT_EQ(ps.at("processes").at(1).at("id"), "plan");
+  EXPECT_TRUE(json::parse(http_request(srv.port(), verb::get, "/processes/plan").body).at("inputs").contains("job"));
   const json p = json::parse(http_request(srv.port(), verb::get, "/processes/trace").body);
   EXPECT_TRUE(p.at("inputs").contains("case"));
   EXPECT_TRUE(json::parse(http_request(srv.port(), verb::get, "/jobs").body).at("jobs").empty());
@@ -441,5 +446,108 @@ TEST_P(ServerOnBackend, AnomalyAlertsAreDeduplicatedAndCapped) {
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServerOnBackend, ::testing::Values("sqlite", "postgresql"),
                          [](const auto& info) { return info.param; });
+
+}  // namespace
+
+namespace {
+
+/// The members of a zip held in memory (through GDAL's /vsimem/ and /vsizip/), name -> bytes.
+std::map<std::string, std::string> unzip(const std::string& zip_bytes) {
+  const std::string mem = "/vsimem/plan_test_" + std::to_string(::getpid()) + ".zip";
+  VSILFILE* f = VSIFileFromMemBuffer(mem.c_str(), reinterpret_cast<GByte*>(const_cast<char*>(zip_bytes.data())),
+                                     static_cast<vsi_l_offset>(zip_bytes.size()), FALSE);
+  VSIFCloseL(f);
+  std::map<std::string, std::string> out;
+  char** names = VSIReadDir(("/vsizip/" + mem).c_str());
+  for (char** n = names; n != nullptr && *n != nullptr; ++n) {
+    VSILFILE* m = VSIFOpenL(("/vsizip/" + mem + "/" + *n).c_str(), "rb");
+    std::string bytes;
+    char buf[65536];
+    for (std::size_t k; m != nullptr && (k = VSIFReadL(buf, 1, sizeof buf, m)) > 0;) bytes.append(buf, k);
+    if (m != nullptr) VSIFCloseL(m);
+    out[*n] = bytes;
+  }
+  CSLDestroy(names);
+  VSIUnlink(mem.c_str());
+  return out;
+}
+
+TEST(Server, PlanJobFromATraceJobEqualsCliAndServesItsBundle) {
+  ServerProcess srv(fresh_dir("plan"));
+  const int port = srv.port();
+  upload_example(port, "ex101");
+  const std::string trace_id = submit(port, "ex101");
+  ASSERT_EQ(wait_job(port, trace_id).at("status"), "successful");
+
+  const json inputs = {{"inputs", {{"job", trace_id}, {"start_point", {120.03, 28.90}}}}};
+  const HttpResult sub = http_request(port, verb::post, "/processes/plan/execution", inputs.dump(),
+                                      {{"Content-Type", "application/json"}, {"Prefer", "respond-async"}});
+  ASSERT_EQ(sub.status, 201) << sub.body;
+  const std::string id = json::parse(sub.body).at("jobID");
+  const json done = wait_job(port, id);
+  ASSERT_EQ(done.at("status"), "successful") << done.dump();
+  EXPECT_EQ(done.at("processID"), "plan");
+  const json plan = json::parse(http_request(port, verb::get, "/jobs/" + id + "/results").body);
+
+  // the same plan as the CLI's on the trace job's ranking and posterior
+  const fs::path dir = fresh_dir("plan_cli");
+  {
+    std::ofstream(dir / "ranking.json") << http_request(port, verb::get, "/jobs/" + trace_id + "/results").body;
+    const std::string cmd = std::string("'") + PLUMETRACE_BINARY + "' plan '" + kCase.string() + "' --ranking '" +
+                            (dir / "ranking.json").string() + "' --start-point 120.03,28.90 --out '" + (dir / "out").string() +
+                            "' --json > '" + (dir / "plan.json").string() + "'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0);
+    json cli = json::parse(slurp(dir / "plan.json"));
+    EXPECT_EQ(cli["route"], plan["route"]);
+    EXPECT_EQ(cli["jurisdictions"], plan["jurisdictions"]);
+    EXPECT_EQ(cli["assessment"], plan["assessment"]);
+    EXPECT_EQ(cli["ranking_sha256"], plan["ranking_sha256"]);
+  }
+  EXPECT_EQ(plan["assessment"]["kind"], "source_identified");
+  EXPECT_EQ(plan["route"]["start"]["kind"], "given");
+  ASSERT_FALSE(plan["route"]["stops"].empty());
+
+  // the bundle: every member but the manifest is listed with its SHA-256
+  const HttpResult zip = http_request(port, verb::get, "/jobs/" + id + "/results/bundle.zip");
+  ASSERT_EQ(zip.status, 200) << zip.body;
+  EXPECT_EQ(zip.header("content-type"), "application/zip");
+  const auto members = unzip(zip.body);
+  ASSERT_TRUE(members.count("manifest.json"));
+  const json manifest = json::parse(members.at("manifest.json"));
+  std::set<std::string> listed;
+  for (const json& f : manifest.at("files")) {
+    listed.insert(f.at("path").get<std::string>());
+    ASSERT_TRUE(members.count(f["path"].get<std::string>())) << f["path"];
+    EXPECT_EQ(plumetrace::audit::sha256_hex(members.at(f["path"].get<std::string>())), f["sha256"]) << f["path"];
+  }
+  EXPECT_EQ(listed, (std::set<std::string>{"plan.json", "ranking.json", "posterior.tif", "map.png", "report.html"}));
+  EXPECT_EQ(json::parse(members.at("plan.json")), plan);
+  const HttpResult report = http_request(port, verb::get, "/jobs/" + id + "/results/report.html");
+  EXPECT_EQ(report.status, 200);
+  EXPECT_NE(report.header("content-security-policy").find("default-src 'none'"), std::string::npos);
+  EXPECT_NE(report.body.find("data:image/png;base64,"), std::string::npos);
+  EXPECT_EQ(http_request(port, verb::get, "/jobs/" + id + "/results/map.png").header("content-type"), "image/png");
+
+  // its audit record
+  json mine;
+  for (const json& r : plumetrace::audit::read_records(std::getenv("PLUMETRACE_AUDIT_LOG")))
+    if (r.value("job", "") == id) mine = r;
+  ASSERT_TRUE(mine.is_object());
+  EXPECT_EQ(mine["command"], "plan");
+  EXPECT_EQ(mine["origin"], "serve");
+  EXPECT_EQ(mine["trace_job"], trace_id);
+  EXPECT_EQ(mine["result_sha256"], plumetrace::audit::json_sha256(plan));
+
+  // errors
+  const auto post = [&](const json& body) {
+    return http_request(port, verb::post, "/processes/plan/execution", body.dump(), {{"Content-Type", "application/json"}});
+  };
+  expect_problem(post({{"inputs", {{"job", "0123456789abcdef0123456789abcdef"}}}}), 404);
+  expect_problem(post({{"inputs", {{"job", id}}}}), 422);  // a plan job is not a trace job
+  expect_problem(post({{"inputs", {{"job", trace_id}, {"start_point", {500, 1}}}}}), 400);
+  expect_problem(post({{"inputs", json::object()}}), 400);
+  expect_problem(http_request(port, verb::get, "/jobs/" + trace_id + "/results/bundle.zip"), 404);
+  expect_problem(http_request(port, verb::get, "/jobs/" + id + "/results/../../etc/passwd"), 404);
+}
 
 }  // namespace

@@ -38,6 +38,13 @@ class JobRunner {
   /// @throws InvalidInput for bad inputs; NotFound for an unknown case; Unavailable when the queue is full.
   [[nodiscard]] JobRecord submit_trace(const nlohmann::json& inputs);
 
+  /// Check a plan execution's `inputs` (`job`: a successful trace job, required; `start_point`
+  /// [lon, lat] optional; `speed_km_h` optional, > 0; `travel_times` optional CSV text
+  /// `from,to,minutes`), record an accepted plan job for the trace job's case and queue it.
+  /// @throws InvalidInput for bad inputs; NotFound for an unknown trace job; UnusableData when it
+  /// is not a successful trace; Unavailable when the queue is full.
+  [[nodiscard]] JobRecord submit_plan(const nlohmann::json& inputs);
+
   /// Queue the jobs a previous run left accepted or running. Call once, at start.
   void resume();
 
@@ -49,12 +56,14 @@ class JobRunner {
   /// @throws NotFound for an unknown job.
   [[nodiscard]] JobRecord dismiss(const std::string& id);
 
-  /// The folder of a job's output files (posterior.tif, ...).
+  /// The folder of a job's output files (trace: posterior.tif, ...; plan: bundle.zip, ...).
   [[nodiscard]] std::filesystem::path output_dir(const std::string& id) const;
 
  private:
   void queue(const std::string& id);
   void run(const std::string& id);
+  /// The body of a plan job (run() handles its states and errors).
+  [[nodiscard]] std::string run_plan(const JobRecord& rec, const std::filesystem::path& work);
   void notify(const std::string& id);
 
   Store& store_;
