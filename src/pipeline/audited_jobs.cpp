@@ -101,11 +101,12 @@ AuditedTrace run_audited_trace(const TraceJobRequest& request, const fs::path& l
 }
 
 AuditedDraw run_audited_sampling(const fs::path& registry, const fs::path& inspectors, const sampling::Rates& rates,
-                                 std::uint64_t seed, const fs::path& log, const std::string& origin) {
+                                 std::uint64_t seed, const fs::path& log, const std::string& origin, const json& extra) {
   AuditedDraw out;
   audit::RecordDraft d;
   d.command = "sample-inspections";
   d.origin = origin;
+  d.extra = extra.is_object() ? extra : json::object();
   const fs::path reg_abs = fs::absolute(registry);
   const fs::path ins_abs = fs::absolute(inspectors);
   d.inputs = json::array({file_entry(reg_abs.string(), reg_abs), file_entry(ins_abs.string(), ins_abs)});

@@ -133,7 +133,9 @@ json status_document(const JobRecord& j) {
   if (j.status == JobStatus::successful)
   {
     doc["links"].push_back({{"href", "/jobs/" + j.id + "/results"}, {"rel", kResultsRel}, {"type", kJson},
-                            {"title", j.process == "plan" ? "the plan document" : "the ranking document"}});
+                            {"title", j.process == "plan"    ? "the plan document"
+                                      : j.process == "trace" ? "the ranking document"
+                                                             : "the draw"}});
     if (j.process == "plan")
       for (const auto& [file, type] : kPlanResultFiles)
         doc["links"].push_back({{"href", "/jobs/" + j.id + "/results/" + file}, {"rel", "enclosure"}, {"type", type},
@@ -177,6 +179,30 @@ json plan_process_description() {
                         {"minOccurs", 0}, {"maxOccurs", 1}, {"schema", {{"type", "string"}}}}}};
   d["outputs"] = {{"plan", {{"title", "plan document"}, {"schema", {{"type", "object"}, {"contentMediaType", kJson}}}}},
                   {"bundle", {{"title", "bundle.zip"}, {"schema", {{"type", "string"}, {"contentMediaType", "application/zip"}}}}}};
+  return d;
+}
+
+json sampling_process_summary() {
+  return {{"id", "sample-inspections"},
+          {"title", "A \"double random\" inspection draw"},
+          {"description", "plumetrace sample-inspections on a stored case's registry (its credit tiers): facilities drawn "
+                          "at a rate per tier, two inspectors each, exclusions honoured, reproducible from the recorded seed"},
+          {"version", kVersion},
+          {"jobControlOptions", {"sync-execute", "async-execute", "dismiss"}},
+          {"outputTransmission", {"value"}},
+          {"links", json::array({{{"href", "/processes/sample-inspections"}, {"rel", "self"}, {"type", kJson}}})}};
+}
+
+json sampling_process_description() {
+  json d = sampling_process_summary();
+  const auto in = [](const char* desc, int min_occurs, json schema) {
+    return json{{"description", desc}, {"minOccurs", min_occurs}, {"maxOccurs", 1}, {"schema", std::move(schema)}};
+  };
+  d["inputs"] = {{"case", in("a stored case whose sources.csv carries credit A-D", 1, {{"type", "string"}})},
+                 {"inspectors", in("CSV text id,name[,exclude] (exclude: ;-separated facility ids)", 1, {{"type", "string"}})},
+                 {"rates", in("rate per tier, {\"A\": 0.03, ...} or \"A=0.03,...\"", 1, {{"type", {"object", "string"}}})},
+                 {"seed", in("unsigned 64-bit seed; default: chosen at random and recorded", 0, {{"type", "integer"}, {"minimum", 0}})}};
+  d["outputs"] = {{"draw", {{"title", "the draw (as sample-inspections --json)"}, {"schema", {{"type", "object"}}}}}};
   return d;
 }
 
@@ -337,20 +363,25 @@ struct Api::Impl {
     if (s.size() == 1) {
       require(m == http::verb::get, "GET");
       return json_response(http::status::ok, req,
-                           {{"processes", json::array({trace_process_summary(), plan_process_summary()})},
+                           {{"processes", json::array({trace_process_summary(), plan_process_summary(), sampling_process_summary()})},
                             {"links", json::array({{{"href", "/processes"}, {"rel", "self"}, {"type", kJson}}})}});
     }
-    if (s[1] != "trace" && s[1] != "plan") throw NotFound("no process '" + s[1] + "'");
+    if (s[1] != "trace" && s[1] != "plan" && s[1] != "sample-inspections") throw NotFound("no process '" + s[1] + "'");
     if (s.size() == 2) {
       require(m == http::verb::get, "GET");
-      return json_response(http::status::ok, req, s[1] == "plan" ? plan_process_description() : trace_process_description());
+      return json_response(http::status::ok, req,
+                           s[1] == "plan"    ? plan_process_description()
+                           : s[1] == "trace" ? trace_process_description()
+                                             : sampling_process_description());
     }
     if (s.size() != 3 || s[2] != "execution") throw NotFound("no such resource");
     require(m == http::verb::post, "POST");
     const json body = json::parse(req.body(), nullptr, false);
     if (body.is_discarded() || !body.is_object()) throw InvalidInput("the body must be a JSON object {\"inputs\": {...}}");
-    const JobRecord job =
-        s[1] == "plan" ? jobs.submit_plan(body.value("inputs", json())) : jobs.submit_trace(body.value("inputs", json()));
+    const json inputs = body.value("inputs", json());
+    const JobRecord job = s[1] == "plan"    ? jobs.submit_plan(inputs)
+                          : s[1] == "trace" ? jobs.submit_trace(inputs)
+                                            : jobs.submit_sampling(inputs);
     const bool async = sv(req[http::field::prefer]).find("respond-async") != std::string_view::npos;
     if (async) {
       auto res = json_response(http::status::created, req, status_document(job));

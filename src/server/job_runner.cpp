@@ -20,8 +20,9 @@ using nlohmann::json;
 
 /// Queued jobs at most (beyond: 503).
 constexpr std::size_t kMaxQueuedJobs = 10000;
-/// A plan's inline travel-time CSV at most (a 13-stop plan needs 182 rows of ~30 bytes).
-constexpr std::size_t kMaxTravelTimesBytes = 1u << 20;
+/// An inline CSV input (a plan's travel times, a draw's inspectors) at most: a 13-stop plan needs
+/// 182 rows of ~30 bytes, a county's inspectors a few hundred rows.
+constexpr std::size_t kMaxInlineCsvBytes = 1u << 20;
 
 bool finished(JobStatus s) noexcept {
   return s == JobStatus::successful || s == JobStatus::failed || s == JobStatus::dismissed;
@@ -73,16 +74,20 @@ JobRecord JobRunner::submit_trace(const json& inputs) {
   for (const char* key : {"start", "end"})
     if (const std::string t = string_input(inputs, key); !t.empty()) (void)pipeline::parse_request_time(t);
   if (!store_.case_exists(case_name)) throw NotFound("no case '" + case_name + "'");
-  JobRecord j;
-  j.id = new_job_id();
-  j.process = "trace";
-  j.case_name = case_name;
-  j.status = JobStatus::accepted;
-  j.message = "queued";
   json req = {{"case", case_name}};
   for (const char* key : {"pollutant", "start", "end"})
     if (const std::string v = string_input(inputs, key); !v.empty()) req[key] = v;
-  j.request_json = req.dump();
+  return accept("trace", case_name, req);
+}
+
+JobRecord JobRunner::accept(const std::string& process, const std::string& case_name, const json& request) {
+  JobRecord j;
+  j.id = new_job_id();
+  j.process = process;
+  j.case_name = case_name;
+  j.status = JobStatus::accepted;
+  j.message = "queued";
+  j.request_json = request.dump();
   j.created = j.updated = now_iso8601();
   store_.create_job(j);
   queue(j.id);
@@ -113,20 +118,10 @@ JobRecord JobRunner::submit_plan(const json& inputs) {
     req["speed_km_h"] = inputs["speed_km_h"];
   }
   if (const std::string t = string_input(inputs, "travel_times"); !t.empty()) {
-    if (t.size() > kMaxTravelTimesBytes) throw InvalidInput("inputs.travel_times is larger than 1 MiB");
+    if (t.size() > kMaxInlineCsvBytes) throw InvalidInput("inputs.travel_times is larger than 1 MiB");
     req["travel_times"] = t;
   }
-  JobRecord j;
-  j.id = new_job_id();
-  j.process = "plan";
-  j.case_name = trace->case_name;
-  j.status = JobStatus::accepted;
-  j.message = "queued";
-  j.request_json = req.dump();
-  j.created = j.updated = now_iso8601();
-  store_.create_job(j);
-  queue(j.id);
-  return j;
+  return accept("plan", trace->case_name, req);
 }
 
 std::string JobRunner::run_plan(const JobRecord& rec, const fs::path& work) {
@@ -158,6 +153,72 @@ std::string JobRunner::run_plan(const JobRecord& rec, const fs::path& work) {
   r.out_dir = output_dir(rec.id);
   const json extra = {{"case", rec.case_name}, {"job", rec.id}, {"trace_job", trace_id}};
   return plan::run_audited_plan(r, audit_log_, "serve", extra).result.plan.dump();
+}
+
+/// The registry file of a stored case, or "" when it has none.
+static std::string registry_path(Store& store, const std::string& case_name) {
+  for (const char* p : {"sources.csv", "sources.geojson", "sources.gpkg"})
+    if (store.file(case_name, p)) return p;
+  return {};
+}
+
+JobRecord JobRunner::submit_sampling(const json& inputs) {
+  if (!inputs.is_object()) throw InvalidInput("the body needs an object \"inputs\"");
+  const std::string case_name = string_input(inputs, "case");
+  if (case_name.empty()) throw InvalidInput("inputs.case is required");
+  if (!valid_case_name(case_name)) throw InvalidInput("inputs.case is not a valid case name");
+  if (!store_.case_exists(case_name)) throw NotFound("no case '" + case_name + "'");
+  if (registry_path(store_, case_name).empty()) throw UnusableData("case '" + case_name + "' has no sources.csv");
+  const std::string inspectors = string_input(inputs, "inspectors");
+  if (inspectors.empty()) throw InvalidInput("inputs.inspectors (CSV text id,name[,exclude]) is required");
+  if (inspectors.size() > kMaxInlineCsvBytes) throw InvalidInput("inputs.inspectors is larger than 1 MiB");
+  std::string rates_text;
+  if (inputs.contains("rates") && inputs["rates"].is_object()) {
+    for (const auto& [tier, r] : inputs["rates"].items()) {
+      if (!r.is_number()) throw InvalidInput("inputs.rates." + tier + " must be a number");
+      rates_text += (rates_text.empty() ? "" : ",") + tier + "=" + r.dump();
+    }
+  } else {
+    rates_text = string_input(inputs, "rates");
+  }
+  if (rates_text.empty()) throw InvalidInput("inputs.rates is required ({\"A\": 0.03, ...} or \"A=0.03,...\")");
+  const sampling::Rates rates = sampling::parse_rates(rates_text);
+  std::uint64_t seed = 0;
+  if (inputs.contains("seed") && !inputs["seed"].is_null()) {
+    if (!inputs["seed"].is_number_unsigned()) throw InvalidInput("inputs.seed must be an unsigned 64-bit integer");
+    seed = inputs["seed"].get<std::uint64_t>();
+  } else {
+    std::random_device rd;
+    seed = (std::uint64_t{rd()} << 32) ^ rd();
+  }
+  return accept("sample-inspections", case_name,
+                {{"case", case_name}, {"inspectors", inspectors}, {"rates", rates}, {"seed", seed}});
+}
+
+std::string JobRunner::run_sampling(const JobRecord& rec, const fs::path& work) {
+  const json req = json::parse(rec.request_json);
+  materialize_case(store_, rec.case_name, work);
+  const std::string registry = registry_path(store_, rec.case_name);
+  if (registry.empty()) throw UnusableData("case '" + rec.case_name + "' has no sources.csv");
+  const fs::path inspectors = work / ".inspectors.csv";
+  {
+    std::ofstream f(inspectors, std::ios::binary);
+    f << req.at("inspectors").get<std::string>();
+    if (!f) throw Unavailable("cannot write the draw's working copy of the inspectors");
+  }
+  sampling::Rates rates;
+  for (const auto& [tier, r] : req.at("rates").items()) rates[tier] = r.get<double>();
+  const json extra = {{"case", rec.case_name}, {"job", rec.id}};
+  const auto res = pipeline::run_audited_sampling(work / registry, inspectors, rates, req.at("seed").get<std::uint64_t>(),
+                                                  audit_log_, "serve", extra);
+  json doc = res.document;
+  doc["audit"] = {{"seq", res.record.seq}, {"hash", res.record.hash}};
+  json rejected = json::array();
+  for (const Rejection& r : res.diagnostics.rejected())
+    rejected.push_back({{"file", fs::path(r.file).filename().string() == ".inspectors.csv" ? "inputs.inspectors" : registry},
+                        {"line", r.line}, {"reason", r.reason}});
+  doc["rejected"] = rejected;
+  return doc.dump();
 }
 
 void JobRunner::resume() {
@@ -223,9 +284,9 @@ void JobRunner::run(const std::string& id) {
   const std::string root = store_.data_dir().string();
   try {
     const auto rec = store_.job(id);
-    if (rec && rec->status == JobStatus::accepted && rec->process == "plan" &&
+    if (rec && rec->status == JobStatus::accepted && rec->process != "trace" &&
         store_.update_job(id, JobStatus::running, 0, "running")) {
-      const std::string result = run_plan(*rec, work);
+      const std::string result = rec->process == "plan" ? run_plan(*rec, work) : run_sampling(*rec, work);
       store_.finish_job(id, JobStatus::successful, "done", result);
     } else if (rec && rec->status == JobStatus::accepted && store_.update_job(id, JobStatus::running, 0, "running")) {
       const json req = json::parse(rec->request_json);

@@ -551,3 +551,85 @@ TEST(Server, PlanJobFromATraceJobEqualsCliAndServesItsBundle) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Server, SampleInspectionsJobDrawsFromTheStoredRegistryLikeTheCli) {
+  ServerProcess srv(fresh_dir("draw"));
+  const int port = srv.port();
+  std::string sources = "id,name,lon,lat,height_m,credit\n";
+  for (int i = 1; i <= 40; ++i) {
+    char line[96];
+    std::snprintf(line, sizeof line, "F%03d,works %d,120.%02d,28.80,10,%c\n", i, i, i, "ABCD"[i % 4]);
+    sources += line;
+  }
+  ASSERT_EQ(http_request(port, verb::put, "/api/v1/cases/draw/files/sources.csv", sources).status, 201);
+  const std::string inspectors = "id,name,exclude\nI1,Li,F001;F002\nI2,Wang,\nI3,Zhang,F003\nI4,Chen,\nI5,Liu,\n";
+  const json body = {{"inputs", {{"case", "draw"}, {"inspectors", inspectors},
+                                 {"rates", {{"A", 0.1}, {"B", 0.2}, {"C", 0.5}, {"D", 1.0}}}, {"seed", 42}}}};
+  const HttpResult r = http_request(port, verb::post, "/processes/sample-inspections/execution", body.dump(),
+                                    {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json draw = json::parse(r.body);
+  EXPECT_EQ(draw.at("seed"), 42);
+  EXPECT_EQ(draw.at("drawn_per_tier").at("D"), 10);  // rate 1: every D facility
+  for (const json& a : draw.at("drawn")) {
+    const std::string f = a.at("facility_id");
+    for (const json& who : a.at("inspectors")) {
+      if (f == "F001" || f == "F002") {
+        EXPECT_NE(who, "I1");
+      }
+      if (f == "F003") {
+        EXPECT_NE(who, "I3");
+      }
+    }
+  }
+  // the CLI on the same files and seed draws the same
+  const fs::path dir = fresh_dir("draw_cli");
+  std::ofstream(dir / "sources.csv") << sources;
+  std::ofstream(dir / "inspectors.csv") << inspectors;
+  const std::string cmd = std::string("'") + PLUMETRACE_BINARY + "' sample-inspections '" + (dir / "sources.csv").string() +
+                          "' --inspectors '" + (dir / "inspectors.csv").string() +
+                          "' --rates A=0.1,B=0.2,C=0.5,D=1 --seed 42 --json > '" + (dir / "draw.json").string() + "'";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const json cli = json::parse(slurp(dir / "draw.json"));
+  EXPECT_EQ(cli.at("drawn"), draw.at("drawn"));
+  EXPECT_EQ(cli.at("population"), draw.at("population"));
+
+  // its audit record
+  json mine;
+  for (const json& rec : plumetrace::audit::read_records(std::getenv("PLUMETRACE_AUDIT_LOG")))
+    if (rec.value("seq", 0) == draw.at("audit").at("seq").get<int>() && rec.value("hash", "") == draw["audit"]["hash"]) mine = rec;
+  ASSERT_TRUE(mine.is_object());
+  EXPECT_EQ(mine["command"], "sample-inspections");
+  EXPECT_EQ(mine["origin"], "serve");
+  EXPECT_EQ(mine["case"], "draw");
+  EXPECT_EQ(mine["seeds"]["draw"], 42);
+
+  // no seed: one is chosen and recorded in the result
+  json no_seed = body;
+  no_seed["inputs"].erase("seed");
+  const HttpResult r2 = http_request(port, verb::post, "/processes/sample-inspections/execution", no_seed.dump(),
+                                     {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r2.status, 200) << r2.body;
+  EXPECT_TRUE(json::parse(r2.body).at("seed").is_number_unsigned());
+
+  const auto post = [&](json b) {
+    return http_request(port, verb::post, "/processes/sample-inspections/execution", b.dump(), {{"Content-Type", "application/json"}});
+  };
+  json bad = body;
+  bad["inputs"].erase("inspectors");
+  expect_problem(post(bad), 400);
+  bad = body;
+  bad["inputs"]["rates"] = "E=0.1";
+  expect_problem(post(bad), 400);
+  bad = body;
+  bad["inputs"]["case"] = "nosuch";
+  expect_problem(post(bad), 404);
+  ASSERT_EQ(http_request(port, verb::put, "/api/v1/cases/empty/files/stations.csv", "id,lon,lat,height_m\nM1,120,28,3\n").status, 201);
+  bad = body;
+  bad["inputs"]["case"] = "empty";
+  expect_problem(post(bad), 422);
+}
+
+}  // namespace

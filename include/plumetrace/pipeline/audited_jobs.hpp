@@ -67,10 +67,12 @@ struct AuditedDraw {
 /// Read the registry and the inspectors, draw, and append the record (inputs: both files'
 /// SHA-256; parameters: rates; seeds: {"draw": seed}; result: SHA-256 of the document).
 /// @throws InvalidInput for unusable inputs; Unavailable when the record cannot be written.
+/// `extra` adds keys to the record (the service: `case` and `job`).
 [[nodiscard]] AuditedDraw run_audited_sampling(const std::filesystem::path& registry,
                                                const std::filesystem::path& inspectors, const sampling::Rates& rates,
                                                std::uint64_t seed, const std::filesystem::path& log,
-                                               const std::string& origin);
+                                               const std::string& origin,
+                                               const nlohmann::json& extra = nlohmann::json::object());
 
 /// What a replay found.
 struct ReplayOutcome {

@@ -45,6 +45,14 @@ class JobRunner {
   /// is not a successful trace; Unavailable when the queue is full.
   [[nodiscard]] JobRecord submit_plan(const nlohmann::json& inputs);
 
+  /// Check a "double random" draw's `inputs` (`case` with a stored sources.csv or sources.geojson
+  /// carrying `credit`, required; `inspectors` CSV text `id,name[,exclude]`, required; `rates`
+  /// {"A": 0.03, ...} or "A=0.03,...", required; `seed` unsigned integer, optional: a random one is
+  /// chosen and recorded), record an accepted job and queue it.
+  /// @throws InvalidInput for bad inputs; NotFound for an unknown case; UnusableData when the case
+  /// has no registry; Unavailable when the queue is full.
+  [[nodiscard]] JobRecord submit_sampling(const nlohmann::json& inputs);
+
   /// Queue the jobs a previous run left accepted or running. Call once, at start.
   void resume();
 
@@ -60,10 +68,14 @@ class JobRunner {
   [[nodiscard]] std::filesystem::path output_dir(const std::string& id) const;
 
  private:
+  /// Record an accepted job of `process` for `case_name` with its checked `request` and queue it.
+  [[nodiscard]] JobRecord accept(const std::string& process, const std::string& case_name, const nlohmann::json& request);
   void queue(const std::string& id);
   void run(const std::string& id);
   /// The body of a plan job (run() handles its states and errors).
   [[nodiscard]] std::string run_plan(const JobRecord& rec, const std::filesystem::path& work);
+  /// The body of a sampling job.
+  [[nodiscard]] std::string run_sampling(const JobRecord& rec, const std::filesystem::path& work);
   void notify(const std::string& id);
 
   Store& store_;
