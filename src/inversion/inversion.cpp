@@ -322,15 +322,16 @@ BlockSensitivity block_sensitivity(const TimedColumns& timed, const std::vector<
 /// 2 ln of its prior weight) gives the profile. One member, not their mean: the mean of rotated
 /// plumes is a smear that puts plume on the stations the real one missed. Returns q_b (g/s).
 std::vector<double> nnls_profile(const BlockSensitivity& bs, const std::vector<double>& member_weight,
-                                 const ObservationSet& obs) {
+                                 const ObservationSet& obs, std::vector<double>* information = nullptr) {
   const std::size_t no = bs.obs.size(), nb = bs.blocks;
-  std::vector<double> e(no), w(no);
+  std::vector<double> e(no), w(no), noise_w(no);
   for (std::size_t i = 0; i < no; ++i) {
     const Observation& ob = obs.obs[bs.obs[i]];
     const Platform& p = obs.platforms[static_cast<std::size_t>(ob.platform)];
     e[i] = ob.value - p.background;
     const double model = tuning::kProfileModelErrorFraction * std::max(e[i], 0.0);
     w[i] = 1.0 / (p.noise * p.noise + model * model);
+    noise_w[i] = 1.0 / (p.noise * p.noise);
   }
   std::vector<double> best_q(nb, 0.0), q(nb), resid(no), hh(nb);
   double best_cost = std::numeric_limits<double>::infinity();
@@ -366,6 +367,16 @@ std::vector<double> nnls_profile(const BlockSensitivity& bs, const std::vector<d
     if (cost < best_cost) {
       best_cost = cost;
       best_q = q;
+      if (information != nullptr) {
+        // what the network could tell about each block whatever it saw: Σ h² / n² (the fit's
+        // weights also hold the model error of the observed plume, which is large exactly where
+        // a release was seen)
+        information->assign(nb, 0.0);
+        for (std::size_t b = 0; b < nb; ++b) {
+          const double* hb = bs.row(k, b);
+          for (std::size_t i = 0; i < no; ++i) (*information)[b] += hb[i] * hb[i] * noise_w[i];
+        }
+      }
     }
   }
   return best_q;
@@ -570,13 +581,24 @@ std::vector<EpochSeconds> release_blocks(EpochSeconds span_start, EpochSeconds s
   return starts;
 }
 
-std::vector<double> release_profile_g_s(const SourceReceptorOperator& op, const ObservationSet& obs,
-                                        const CandidateSite& site, const std::vector<EpochSeconds>& block_starts,
-                                        double to_case_units) {
+ReleaseProfile release_profile_g_s(const SourceReceptorOperator& op, const ObservationSet& obs,
+                                  const CandidateSite& site, const std::vector<EpochSeconds>& block_starts,
+                                  double to_case_units) {
   assert(block_starts.size() >= 2);
   TimedColumns timed;
   op.timed_columns(site.x_m, site.y_m, site.h_m, timed, site.stack ? &*site.stack : nullptr);
-  return nnls_profile(block_sensitivity(timed, block_starts, to_case_units), op.member_weights(), obs);
+  ReleaseProfile p;
+  std::vector<double> info;
+  p.rate_g_s = nnls_profile(block_sensitivity(timed, block_starts, to_case_units), op.member_weights(), obs, &info);
+  // the typical block's information: the median (one close pass of a car can give one block
+  // thousands of times the others')
+  std::vector<double> sorted = info;
+  std::sort(sorted.begin(), sorted.end());
+  const double typical = sorted.empty() ? 0.0 : sorted[sorted.size() / 2];
+  p.constrained.resize(p.rate_g_s.size());
+  for (std::size_t b = 0; b < p.rate_g_s.size(); ++b)
+    p.constrained[b] = typical > 0 && b < info.size() && info[b] >= tuning::kProfileMinInformationShare * typical;
+  return p;
 }
 
 InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& obs, const Grid& grid,

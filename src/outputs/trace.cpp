@@ -382,7 +382,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   // release profiles: per-block non-negative rates over the emission window, for the leading
   // candidates (hourly blocks, shorter for short windows)
   const std::vector<EpochSeconds> block_starts = release_blocks(span_start, span_end);
-  std::vector<std::optional<std::vector<double>>> profile(sites.size());
+  std::vector<std::optional<ReleaseProfile>> profile(sites.size());
   {
     std::vector<std::size_t> profiled;
     for (std::size_t r = 0; r < order.size(); ++r)
@@ -425,16 +425,22 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     cj["affected_jurisdictions"] = affected;
     cj["cross_border"] = index && j < attr.cross_border.size() ? static_cast<bool>(attr.cross_border[j]) : false;
     if (profile[j]) {
-      const auto& q = *profile[j];
-      const double peak = *std::max_element(q.begin(), q.end());
-      json prof = json::array();
+      const auto& q = profile[j]->rate_g_s;
+      const auto& seen = profile[j]->constrained;
+      double peak = 0;
       for (std::size_t b = 0; b < q.size(); ++b)
-        prof.push_back({{"start", fmt(block_starts[b], request.start)}, {"rate_g_s", round_to(q[b], 3)}});
+        if (seen[b]) peak = std::max(peak, q[b]);
+      json prof = json::array();
+      for (std::size_t b = 0; b < q.size(); ++b) {
+        json e = {{"start", fmt(block_starts[b], request.start)}, {"rate_g_s", seen[b] ? json(round_to(q[b], 3)) : json(nullptr)}};
+        if (!seen[b]) e["constrained"] = false;  // the data barely see a release in this block
+        prof.push_back(std::move(e));
+      }
       json rel = {{"start", nullptr}, {"end", nullptr}, {"profile", prof}};
       if (peak > 0) {
         std::size_t b0 = q.size(), b1 = 0;
         for (std::size_t b = 0; b < q.size(); ++b)
-          if (q[b] >= tuning::kReleasePeriodFractionOfPeak * peak) {
+          if (seen[b] && q[b] >= tuning::kReleasePeriodFractionOfPeak * peak) {
             b0 = std::min(b0, b);
             b1 = b;
           }

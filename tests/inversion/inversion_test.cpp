@@ -154,7 +154,10 @@ TEST(Inversion, AWrongReleaseWindowIsAPriorNotACut) {
   EXPECT_GT(t1, kT0 + 3 * 3600.0);
   // the profile puts the release in hours 2 and 3: blocks of the span, most of the mass there
   const std::vector<EpochSeconds> blocks = release_blocks(kT0, kT0 + 4 * 3600.0);
-  const std::vector<double> q = release_profile_g_s(op, f.obs, f.sites[truth], blocks, 1e6);
+  const ReleaseProfile prof = release_profile_g_s(op, f.obs, f.sites[truth], blocks, 1e6);
+  const std::vector<double>& q = prof.rate_g_s;
+  // 7 stations every hour of the span: every block is seen
+  for (std::size_t b = 0; b + 1 < blocks.size(); ++b) EXPECT_TRUE(prof.constrained[b]) << "block " << b;
   double in = 0, all = 0;
   for (std::size_t b = 0; b + 1 < blocks.size(); ++b) {
     all += q[b] * (blocks[b + 1] - blocks[b]);

@@ -99,6 +99,13 @@ inline constexpr double kReleaseLeadBeforeDataS = 3600.0;
 /// least this fraction of the profile's peak.
 inline constexpr double kReleasePeriodFractionOfPeak = 0.1;
 
+/// A release-profile block is reported (rate and period) only when the network's information about
+/// its rate, Σ h² / n² (sensitivity over noise, whatever was observed), is at least this share of
+/// the median block's: its standard error at most ~30x the typical block's. On example-101 the
+/// culprit's last hour (21:00 UTC, released as the data end) has 2e-7 of the median, a standard
+/// error of 13,600 g/s, and the fit gave it 7,390 g/s; every other hour has 0.35 or more.
+inline constexpr double kProfileMinInformationShare = 1e-3;
+
 /// The release profile's least squares weigh each observation by 1 / (n² + (f (y − b))²): noise n
 /// plus a model error of this fraction f of the plume part (a factor ~1.5-2 error, as
 /// kSigmaModelLog, in linear terms).

@@ -111,10 +111,18 @@ std::vector<EpochSeconds> release_blocks(EpochSeconds span_start, EpochSeconds s
 /// weighted non-negative least squares (coordinate descent) on the member-weighted mean
 /// sensitivities; weights 1 / (n² + (kProfileModelErrorFraction (y − b))²) (noise and the model
 /// error of the plume part). A point estimate for the `release` profile of the ranking, not a posterior.
+/// A block is `constrained` when the network's information about its rate, Σ h² / n² (for the
+/// chosen ensemble member), is at least kProfileMinInformationShare of the median block's; the rate of another block is
+/// what the fit happened to give a release the data barely see (it may be huge or zero) and is
+/// not an estimate.
 /// @pre block_starts.size() >= 2, increasing, inside the operator's emission window.
-std::vector<double> release_profile_g_s(const SourceReceptorOperator& op, const ObservationSet& obs,
-                                        const CandidateSite& site, const std::vector<EpochSeconds>& block_starts,
-                                        double to_case_units);
+struct ReleaseProfile {
+  std::vector<double> rate_g_s;  ///< per block, >= 0
+  std::vector<bool> constrained; ///< per block
+};
+ReleaseProfile release_profile_g_s(const SourceReceptorOperator& op, const ObservationSet& obs,
+                                   const CandidateSite& site, const std::vector<EpochSeconds>& block_starts,
+                                   double to_case_units);
 
 InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& obs, const Grid& grid,
                        const std::vector<CandidateSite>& candidates, const InversionOptions& options);
