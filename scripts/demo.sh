@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up (Debian packages), build, and run the main job on the bundled demo case (data/demo):
-# rank the likely sources of the SO2 episode, print the ranking table, write outputs to out/demo/.
+# rank the likely sources of the SO2 episode, print the ranking table, write outputs to out/demo/,
+# then turn the ranking into a joint enforcement plan (out/demo/plan/report.html, bundle.zip).
 #
 #   scripts/demo.sh [--serve [HOST:PORT]]
 #
@@ -27,6 +28,8 @@ export PLUMETRACE_AUDIT_LOG="${PLUMETRACE_AUDIT_LOG:-$PWD/build/release/demo-aud
 ./build/release/plumetrace inspect data/demo
 ./build/release/plumetrace trace data/demo --start "$start" --end "$end" --out out/demo
 echo "outputs: $(ls out/demo | tr '\n' ' ')"
+# the plan's route starts at the Yongkang bureau's side of the border (an example start point)
+./build/release/plumetrace plan data/demo --ranking out/demo/ranking.json --out out/demo/plan --start-point 120.06,28.92
 [[ -n "$serve" ]] || exit 0
 
 mkdir -p out/demo-serve
