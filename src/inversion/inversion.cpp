@@ -114,6 +114,9 @@ class Scorer {
  public:
   Scorer(const ObservationSet& set, const InversionOptions& o) : o_(o) {
     obs_.reserve(set.obs.size());
+    // an image is one correlated snapshot: its cells together weigh as kImageryEffectiveObservations
+    std::vector<std::size_t> cells_of(set.platforms.size(), 0);
+    for (const Observation& ob : set.obs) ++cells_of[static_cast<std::size_t>(ob.platform)];
     for (const Observation& ob : set.obs) {
       const Platform& p = set.platforms[static_cast<std::size_t>(ob.platform)];
       ObsModel m;
@@ -133,6 +136,9 @@ class Scorer {
       const double nt = p.noise / (m.b + m.c);
       m.noise_term2 = nt * nt;
       m.w = o.temper * (ob.kind == ObservationKind::Mobile ? o.mobile_weight : 1.0);
+      if (ob.kind == ObservationKind::Imagery)
+        m.w *= std::min(1.0, tuning::kImageryEffectiveObservations /
+                                 static_cast<double>(cells_of[static_cast<std::size_t>(ob.platform)]));
       m.l0 = loglik(m, 0.0);
       obs_.push_back(m);
     }

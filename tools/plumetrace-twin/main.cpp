@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include <gdal.h>
 #include <nlohmann/json.hpp>
 
 #include "atmosphere.hpp"
@@ -49,6 +50,8 @@ constexpr int kDenseRegistry = 100;          // above this, permitted rates shri
 constexpr double kSiting_m = 300.0;           // an ambient station's distance from any facility
 constexpr int kMaxDraws = 60;                 // weather/network/route draws before giving up
 constexpr double kExplained_ug_m3 = 4.0;      // a receptor "affected" by a release (truth counties)
+constexpr int kDronePx = 200;           // drone survey: pixels per side (--drone)
+constexpr double kDronePixelM = 8.0;     // and their size
 constexpr const char* kKinds[] = {"single", "none", "unlisted", "pair", "border", "hotstack", "large", "field", "field-noreg"};
 
 struct Options {
@@ -62,6 +65,7 @@ struct Options {
   std::string county_a = "331122", county_b = "330784";  // border kind: culprit county, receptor county
   std::string pollutant = "so2";
   double permitted_scale = 1.0;  // multiplies the permitted rates of the innocent (an ablation knob)
+  bool drone = false;            // also write imagery/drone.tif: a drone gas survey near the culprit
   bool self_check = false;
   bool verbose = false;
 };
@@ -77,6 +81,9 @@ constexpr const char* kHelp =
     "  --county-pair A,B     border kind: culprit county A, receptor county B (default 331122,330784)\n"
     "  --pollutant P         variable name (default so2)\n"
     "  --permitted-scale X   multiply the innocent facilities' permitted rates (default 1; 0: silent)\n"
+    "  --drone               regional kinds: also imagery/drone.tif, a drone gas survey (8 m pixels, a\n"
+    "                        1.6 km square within 600 m of the first culprit, scanned row by row over\n"
+    "                        10 min mid-release at 2 m, 20 %% noise, a strip missing)\n"
     "  --verbose             progress on standard error\n"
     "  --self-check          compare a puff train with the analytic steady plume and exit\n";
 
@@ -110,6 +117,7 @@ Options parse_options(int argc, char** argv) {
       {"--window", [&](const std::string& f) { o.window = value(f); }},
       {"--pollutant", [&](const std::string& f) { o.pollutant = value(f); }},
       {"--verbose", [&](const std::string&) { o.verbose = true; }},
+      {"--drone", [&](const std::string&) { o.drone = true; }},
       {"--permitted-scale", [&](const std::string& f) { o.permitted_scale = number(value(f), f); }},
       {"--self-check", [&](const std::string&) { o.self_check = true; }},
       {"--county-pair", [&](const std::string& f) {
@@ -195,6 +203,11 @@ struct Incident {
   int redraws = 0;
   bool detectable = true;
   int receptor_county = -1;             // border kind: county B
+  // drone survey (--drone): kDronePx x kDronePx pixels of kDronePixelM, north-west corner at
+  // drone_nw, row r scanned at drone_t0 + r * drone_row_s; values without background, µg/m³
+  P2 drone_nw;
+  double drone_t0 = 0, drone_row_s = 0;
+  std::vector<double> drone;
   double transport_to_deg = 0;          // border kind: the initial transport direction
   Samples samples;
 };
@@ -950,6 +963,48 @@ void write_case(const Incident& in, nlohmann::ordered_json& truth) {
         if (in.samples.platform_tag[c][i] >= 2 * kExplained_ug_m3) car_hits[c].push_back(static_cast<int>(i));
   }
 
+  // drone survey: a GeoTIFF in EPSG:4326 (the plane is equirectangular, so pixels stay square
+  // in metres), background added, 20 % multiplicative noise, a strip of missing rows (nodata)
+  if (!in.drone.empty()) {
+    fs::create_directories(case_dir / "imagery");
+    GDALAllRegister();
+    const std::string file = (case_dir / "imagery" / "drone.tif").string();
+    GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), file.c_str(), kDronePx, kDronePx, 1, GDT_Float32, nullptr);
+    if (ds == nullptr) throw plumetrace::InvalidInput("cannot create " + file);
+    const double deg_x = pl.lon(P2{kDronePixelM, 0.0}) - pl.lon(P2{0.0, 0.0});
+    const double deg_y = pl.lat(P2{0.0, kDronePixelM}) - pl.lat(P2{0.0, 0.0});
+    double gt[6] = {pl.lon(in.drone_nw), deg_x, 0, pl.lat(in.drone_nw), 0, -deg_y};
+    GDALSetGeoTransform(ds, gt);
+    GDALSetProjection(ds, "GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563]],"
+                          "PRIMEM[\"Greenwich\",0],UNIT[\"degree\",0.0174532925199433],AUTHORITY[\"EPSG\",\"4326\"]]");
+    GDALRasterBandH band = GDALGetRasterBand(ds, 1);
+    constexpr double kNoData = -9999;
+    GDALSetRasterNoDataValue(band, kNoData);
+    GDALSetDescription(band, o.pollutant.c_str());
+    Stream dn(o.seed, "drone-noise:" + o.kind);
+    const int gap0 = static_cast<int>(dn.below(kDronePx - 30));
+    const int gap1 = gap0 + 10 + static_cast<int>(dn.below(20));
+    std::vector<float> v(in.drone.size());
+    for (int r = 0; r < kDronePx; ++r)
+      for (int k = 0; k < kDronePx; ++k) {
+        const std::size_t i = static_cast<std::size_t>(r) * kDronePx + k;
+        const double t = in.drone_t0 + r * in.drone_row_s;
+        v[i] = r >= gap0 && r < gap1 ? static_cast<float>(kNoData)
+                                     : static_cast<float>(std::max(0.0, (bg.at(t, in.data_start, span) + in.drone[i]) *
+                                                                            (1 + 0.2 * dn.gauss())));
+      }
+    if (GDALRasterIO(band, GF_Write, 0, 0, kDronePx, kDronePx, v.data(), kDronePx, kDronePx, GDT_Float32, 0, 0) != CE_None)
+      throw plumetrace::InvalidInput("cannot write " + file);
+    GDALClose(ds);
+    nlohmann::ordered_json side;
+    side["variable"] = o.pollutant;
+    side["unit"] = "ug/m3";
+    side["time"] = iso(in.drone_t0 + 300.0);
+    std::ofstream(case_dir / "imagery" / "drone.json") << side.dump(1) << "\n";
+    truth["drone"] = {{"file", "case/imagery/drone.tif"}, {"pixel_m", kDronePixelM}, {"px", kDronePx},
+                      {"time", iso(in.drone_t0 + 300.0)}};
+  }
+
   // --- truth
   const auto county_json = [&](P2 p, double clear_m) -> std::pair<std::string, std::string> {
     if (!in.counties || in.field) return {"", ""};
@@ -1028,11 +1083,33 @@ void write_case(const Incident& in, nlohmann::ordered_json& truth) {
   truth["background_ug_m3"] = bg.level;
 }
 
+/// The drone survey: a square of kDronePx pixels placed with its centre within 600 m (each axis)
+/// of the first culprit, scanned row by row (north to south) over 10 minutes centred on the
+/// middle of the release, sampled at the platform height by the same puffs as everything else.
+void build_drone(Incident& in) {
+  Stream g(in.opt.seed, "drone:" + in.opt.kind);
+  const P2 c = in.culprits.empty() ? P2{0, 0} : in.culprits[0].emitter.p;
+  const double side = kDronePx * kDronePixelM;
+  const P2 centre{c.x + g.in(-600, 600), c.y + g.in(-600, 600)};
+  in.drone_nw = {centre.x - side / 2, centre.y + side / 2};
+  in.drone_row_s = 600.0 / kDronePx;
+  in.drone_t0 = 0.5 * (in.release_on + in.release_off) - 300.0;
+  std::vector<Intake> px;
+  px.reserve(static_cast<std::size_t>(kDronePx) * kDronePx);
+  for (int r = 0; r < kDronePx; ++r)
+    for (int k = 0; k < kDronePx; ++k)
+      px.push_back({in.drone_t0 + r * in.drone_row_s,
+                    {in.drone_nw.x + (k + 0.5) * kDronePixelM, in.drone_nw.y - (r + 0.5) * kDronePixelM}});
+  const int tags = static_cast<int>(in.culprits.size());
+  in.drone = run_puffs(all_emitters(in), tags, {}, {}, px, in.weather, in.engine).platform;
+}
+
 void run(const Options& o) {
   Incident in;
   in.opt = o;
   if (o.kind == "field" || o.kind == "field-noreg") build_field(in);
   else build_regional(in);
+  if (o.drone && !in.field) build_drone(in);
   nlohmann::ordered_json truth;
   truth["kind"] = o.kind;
   truth["seed"] = o.seed;

@@ -140,6 +140,11 @@ inline constexpr double kStudentNu = 4.0;
 /// pass share their wind error.
 inline constexpr double kMobileWeight = 0.5;
 
+/// The cells of one image together weigh as this many independent observations: an image is one
+/// correlated snapshot (the model's plume position and width at that instant are wrong for every
+/// cell at once), about as informative as one pass of a survey car across the plume.
+inline constexpr double kImageryEffectiveObservations = 10.0;
+
 /// All log-likelihoods are multiplied by this (< 1): model errors are correlated between
 /// observations (one wrong hour shifts every mean at once), so each carries less information.
 inline constexpr double kTemper = 0.5;
