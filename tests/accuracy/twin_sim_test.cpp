@@ -6,12 +6,16 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <gdal.h>
+
 #include <unistd.h>
 
 #include <map>
 #include <set>
 #include <sstream>
 
+#include "plumetrace/pipeline/init.hpp"
 #include "harness.hpp"
 
 namespace plumetrace::accuracy {
@@ -123,6 +127,51 @@ TEST(TwinSimulator, NothingReleasedAndUnregisteredCulpritsHaveTheirTruth) {
   EXPECT_EQ(noreg["culprits"][0].at("id"), "UNLISTED");
   EXPECT_TRUE(registry_ids(s.dir / "noreg" / "case").empty());
   EXPECT_GT(noreg["culprits"][0].at("q_g_s").get<double>(), 0.0);
+}
+
+
+TEST(TwinSimulator, DroneRasterIsGeoreferencedNearTheCulpritWithAMissingStrip) {
+  REQUIRE_TWIN();
+  const Scratch s;
+  ASSERT_EQ(s.twin("--kind unlisted --seed 1 --drone", "drone"), 0);
+  const nlohmann::json t = s.truth("drone");
+  ASSERT_TRUE(t.contains("drone"));
+  pipeline::init();
+  const fs::path tif = s.dir / "drone" / "case" / "imagery" / "drone.tif";
+  GDALDatasetH ds = GDALOpen(tif.string().c_str(), GA_ReadOnly);
+  ASSERT_NE(ds, nullptr);
+  EXPECT_EQ(GDALGetRasterXSize(ds), 200);
+  EXPECT_EQ(GDALGetRasterYSize(ds), 200);
+  double gt[6];
+  ASSERT_EQ(GDALGetGeoTransform(ds, gt), CE_None);
+  GDALRasterBandH b = GDALGetRasterBand(ds, 1);
+  int has_nodata = 0;
+  const double nodata = GDALGetRasterNoDataValue(b, &has_nodata);
+  EXPECT_TRUE(has_nodata);
+  std::vector<float> v(200 * 200);
+  ASSERT_EQ(GDALRasterIO(b, GF_Read, 0, 0, 200, 200, v.data(), 200, 200, GDT_Float32, 0, 0), CE_None);
+  GDALClose(ds);
+  // a strip of whole rows is missing; the hottest pixel lies within the square, which lies
+  // within 600 m (+ half its 1.6 km side) of the culprit
+  int missing_rows = 0;
+  std::size_t hot = 0;
+  for (int r = 0; r < 200; ++r) {
+    bool all = true;
+    for (int k = 0; k < 200; ++k) all = all && v[static_cast<std::size_t>(r) * 200 + k] == static_cast<float>(nodata);
+    missing_rows += all;
+  }
+  for (std::size_t i = 0; i < v.size(); ++i)
+    if (v[i] != static_cast<float>(nodata) && (v[hot] == static_cast<float>(nodata) || v[i] > v[hot])) hot = i;
+  EXPECT_GE(missing_rows, 10);
+  EXPECT_LE(missing_rows, 30);
+  const double lon = gt[0] + (hot % 200 + 0.5) * gt[1], lat = gt[3] + (hot / 200 + 0.5) * gt[5];
+  const double clon = t["culprits"][0]["lon"], clat = t["culprits"][0]["lat"];
+  const double dx = (lon - clon) * 111195.0 * std::cos(clat * M_PI / 180), dy = (lat - clat) * 111195.0;
+  EXPECT_LT(std::hypot(dx, dy), 600.0 * std::sqrt(2.0) + 800.0 * std::sqrt(2.0));
+  EXPECT_NEAR(gt[1] * 111195.0 * std::cos(clat * M_PI / 180), 8.0, 0.05);  // 8 m pixels
+  const nlohmann::json side = nlohmann::json::parse(read_text(s.dir / "drone" / "case" / "imagery" / "drone.json"));
+  EXPECT_EQ(side.at("variable"), "so2");
+  EXPECT_EQ(side.at("time"), t["drone"]["time"]);
 }
 
 }  // namespace
