@@ -15,6 +15,7 @@
 #include "plumetrace/core/time.hpp"
 #include "plumetrace/core/tuning.hpp"
 #include "plumetrace/core/version.hpp"
+#include "plumetrace/fusion/hotspots.hpp"
 #include "plumetrace/fusion/observations.hpp"
 #include "plumetrace/geo/crs.hpp"
 #include "plumetrace/geo/jurisdictions.hpp"
@@ -174,6 +175,9 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     throw InvalidInput("no observations of '" + pollutant + "' between " + fmt(span_start, request.start) +
                        " and " + fmt(use_end, request.end));
 
+  Diagnostics hotspot_diag;
+  const std::vector<Hotspot> hotspots =
+      c.imagery.empty() ? std::vector<Hotspot>{} : detect_hotspots(c, tr, pollutant, span_start, use_end, hotspot_diag);
   lap("observations");
   OperatorOptions oo = request.op;
   oo.emit_start = span_start;
@@ -473,6 +477,17 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                        {"p05", round_to(inv.unlisted_rate.p05, 4)},
                        {"p95", round_to(inv.unlisted_rate.p95, 4)}}}};
   doc["no_release"] = {{"probability", inv.no_release_probability}};
+  if (!c.imagery.empty()) {
+    json hs = json::array();
+    for (const Hotspot& h : hotspots)
+      hs.push_back({{"lon", round_to(h.lon, 7)}, {"lat", round_to(h.lat, 7)}, {"area_m2", round_to(h.area_m2, 1)},
+                    {"peak", round_to(h.peak, 4)}, {"background", round_to(h.background, 4)}, {"unit", h.unit},
+                    {"image", h.image}, {"pixels", h.pixels},
+                    {"centroid", {{"lon", round_to(h.centroid_lon, 7)}, {"lat", round_to(h.centroid_lat, 7)}}},
+                    {"matched", h.matched ? json(*h.matched) : json(nullptr)},
+                    {"matched_distance_m", h.matched ? json(round_to(h.matched_distance_m, 1)) : json(nullptr)}});
+    doc["hotspots"] = hs;
+  }
   json areas = json::array();
   for (const AreaShare& a : attr.areas)
     areas.push_back({{"code", a.area.code}, {"name", a.area.name}, {"probability", a.probability}});
