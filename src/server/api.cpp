@@ -130,8 +130,7 @@ json status_document(const JobRecord& j) {
   if (!j.started.empty()) doc["started"] = j.started;
   if (!j.finished.empty()) doc["finished"] = j.finished;
   doc["links"] = json::array({{{"href", "/jobs/" + j.id}, {"rel", "self"}, {"type", kJson}, {"title", "this document"}}});
-  if (j.status == JobStatus::successful)
-  {
+  if (j.status == JobStatus::successful) {
     doc["links"].push_back({{"href", "/jobs/" + j.id + "/results"}, {"rel", kResultsRel}, {"type", kJson},
                             {"title", j.process == "plan"    ? "the plan document"
                                       : j.process == "trace" ? "the ranking document"
@@ -448,11 +447,10 @@ struct Api::Impl {
       return make(http::status::ok, req, finished_job().result_json, kJson);
     }
     if (s.size() == 4 && s[2] == "results") {
-      require(m == http::verb::get, "GET, HEAD");
+      require(m == http::verb::get, "GET");
       const JobRecord done = finished_job();
-      const JobRecord* j = &done;
       for (const auto& [file, type] : kPlanResultFiles) {
-        if (j->process != "plan" || s[3] != file) continue;
+        if (done.process != "plan" || s[3] != file) continue;
         std::ifstream f(jobs.output_dir(id) / file, std::ios::binary);
         if (!f) throw NotFound("job '" + id + "' has no " + file);
         std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
