@@ -10,13 +10,13 @@
 
 #include <gdal.h>
 #include <gdal_utils.h>
-#include <ogr_srs_api.h>
 
 #include "plumetrace/core/error.hpp"
 #include "plumetrace/render/colormap.hpp"
 #include "plumetrace/render/png.hpp"
 #include "plumetrace/render/raster_source.hpp"
 #include "plumetrace/render/tile_math.hpp"
+#include "plumetrace/render/tile_renderer.hpp"
 
 namespace plumetrace::plan {
 namespace {
@@ -136,34 +136,6 @@ struct Box {
   [[nodiscard]] bool empty() const { return !(max_x >= min_x); }
 };
 
-/// The posterior's footprint in EPSG:3857 (corners and edge midpoints transformed).
-Box raster_box_3857(GDALDatasetH ds, const std::string& file) {
-  double gt[6];
-  if (GDALGetGeoTransform(ds, gt) != CE_None) throw InvalidInput(file + ": the raster has no geotransform");
-  const char* wkt = GDALGetProjectionRef(ds);
-  if (wkt == nullptr || *wkt == '\0') throw InvalidInput(file + ": the raster has no CRS");
-  OGRSpatialReferenceH src = OSRNewSpatialReference(wkt);
-  OGRSpatialReferenceH dst = OSRNewSpatialReference(nullptr);
-  OSRImportFromEPSG(dst, 3857);
-  OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
-  OSRSetAxisMappingStrategy(dst, OAMS_TRADITIONAL_GIS_ORDER);
-  OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(src, dst);
-  Box b;
-  if (ct != nullptr) {
-    const double w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
-    for (const double fx : {0.0, 0.5, 1.0})
-      for (const double fy : {0.0, 0.5, 1.0}) {
-        double x = gt[0] + fx * w * gt[1] + fy * h * gt[2], y = gt[3] + fx * w * gt[4] + fy * h * gt[5];
-        if (OCTTransform(ct, 1, &x, &y, nullptr) && std::isfinite(x) && std::isfinite(y)) b.add(x, y);
-      }
-    OCTDestroyCoordinateTransformation(ct);
-  }
-  OSRDestroySpatialReference(src);
-  OSRDestroySpatialReference(dst);
-  if (b.empty()) throw InvalidInput(file + ": the raster's footprint cannot be projected to Web Mercator");
-  return b;
-}
-
 /// The posterior warped onto the map grid (NaN = no data).
 std::vector<float> warp_posterior(GDALDatasetH src, const Box& view, int w, int h, const std::string& file) {
   const std::string te[4] = {std::to_string(view.min_x), std::to_string(view.min_y), std::to_string(view.max_x),
@@ -214,10 +186,11 @@ MapImage render_plan_map(const MapInputs& in) {
   std::string post_file;
   if (in.posterior) {
     post_file = in.posterior->filename().string();
+    // the tile renderer's raster checks and densified footprint (it throws "FILE: reason")
+    const LonLatBox b = TileRenderer(*in.posterior).bounds_lonlat();
+    want.add_lonlat(b.west_deg, b.south_deg);
+    want.add_lonlat(b.east_deg, b.north_deg);
     post = open_raster_checked(*in.posterior);
-    const Box rb = raster_box_3857(post.get(), post_file);
-    want.add(rb.min_x, rb.min_y);
-    want.add(rb.max_x, rb.max_y);
   }
   if (want.empty())
     for (const json& c : (*in.ranking)["candidates"]) want.add_lonlat(c["lon"].get<double>(), c["lat"].get<double>());
