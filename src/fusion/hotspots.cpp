@@ -2,19 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <memory>
 
-#include <gdal.h>
-#include <ogr_srs_api.h>
-
+#include "imagery_io.hpp"
 #include "plumetrace/core/tuning.hpp"
 
 namespace plumetrace {
 namespace {
-
-struct DatasetCloser {
-  void operator()(void* h) const { GDALClose(h); }
-};
 
 double median_of(std::vector<float>& v) {
   if (v.empty()) return std::nan("");
@@ -22,40 +15,6 @@ double median_of(std::vector<float>& v) {
   std::nth_element(v.begin(), mid, v.end());
   return *mid;
 }
-
-/// Image pixel (column, row) at full resolution -> WGS 84 lon/lat.
-class PixelToLonLat {
- public:
-  PixelToLonLat(const Imagery& im) : gt_(im.geotransform) {
-    if (im.crs_wkt.empty()) return;  // geographic
-    src_ = OSRNewSpatialReference(nullptr);
-    wgs_ = OSRNewSpatialReference(nullptr);
-    OSRSetAxisMappingStrategy(src_, OAMS_TRADITIONAL_GIS_ORDER);
-    OSRSetAxisMappingStrategy(wgs_, OAMS_TRADITIONAL_GIS_ORDER);
-    OSRSetWellKnownGeogCS(wgs_, "WGS84");
-    std::string wkt_copy = im.crs_wkt;  // from the raster itself
-    char* wkt = wkt_copy.data();
-    OSRImportFromWkt(src_, &wkt);
-    ct_ = OCTNewCoordinateTransformation(src_, wgs_);
-  }
-  ~PixelToLonLat() {
-    if (ct_ != nullptr) OCTDestroyCoordinateTransformation(ct_);
-    if (src_ != nullptr) OSRDestroySpatialReference(src_);
-    if (wgs_ != nullptr) OSRDestroySpatialReference(wgs_);
-  }
-  PixelToLonLat(const PixelToLonLat&) = delete;
-  PixelToLonLat& operator=(const PixelToLonLat&) = delete;
-  bool operator()(double col, double row, double& lon, double& lat) const {
-    lon = gt_[0] + col * gt_[1] + row * gt_[2];
-    lat = gt_[3] + col * gt_[4] + row * gt_[5];
-    return ct_ == nullptr || OCTTransform(ct_, 1, &lon, &lat, nullptr);
-  }
-
- private:
-  const double* gt_;
-  OGRSpatialReferenceH src_{}, wgs_{};
-  OGRCoordinateTransformationH ct_{};
-};
 
 }  // namespace
 
@@ -71,9 +30,7 @@ std::vector<Hotspot> detect_hotspots(const Case& c, const Transformer& tr, const
     for (const ImageryBand& b : im.bands) {
       if (b.variable != pollutant) continue;
       if (b.time_s && (*b.time_s < use_start || *b.time_s >= use_end)) continue;
-      const char* const allowed[] = {"GTiff", "COG", "PNG", "JPEG", "HFA", "netCDF", nullptr};
-      std::unique_ptr<void, DatasetCloser> ds(
-          GDALOpenEx(im.path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, allowed, nullptr, nullptr));
+      const fusion_detail::Dataset ds = fusion_detail::open_imagery(im);
       GDALRasterBandH band = ds ? GDALGetRasterBand(ds.get(), b.band) : nullptr;
       if (band == nullptr) {
         diag.warn(im.file, "band " + std::to_string(b.band) + " cannot be read for hotspots");
@@ -119,7 +76,7 @@ std::vector<Hotspot> detect_hotspots(const Case& c, const Transformer& tr, const
           const std::size_t i = static_cast<std::size_t>(r) * w + k;
           hot[i] = valid(px[i]) && px[i] > bg_at(r, k) + kHotspotSigmas * noise;
         }
-      const PixelToLonLat to_lonlat(im);
+      const fusion_detail::PixelToLonLat to_lonlat(im);
       // ground area of one (decimated) pixel near the image centre, in the analysis CRS
       double area_px_m2 = 0;
       {

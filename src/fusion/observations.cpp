@@ -1,5 +1,7 @@
 #include "plumetrace/fusion/observations.hpp"
 
+#include "imagery_io.hpp"
+
 #include <gdal.h>
 #include <ogr_srs_api.h>
 
@@ -214,10 +216,6 @@ void add_traces(const Case& c, const Transformer& tr, const Grid& grid, const st
   }
 }
 
-struct DatasetCloser {
-  void operator()(void* h) const { GDALClose(h); }
-};
-
 void add_imagery(const Case& c, const Transformer& tr, const std::string& pollutant,
                  EpochSeconds use_start, EpochSeconds use_end, const FusionOptions& o,
                  ObservationSet& out, std::vector<std::vector<double>>& platform_values) {
@@ -226,9 +224,7 @@ void add_imagery(const Case& c, const Transformer& tr, const std::string& pollut
       if (b.variable != pollutant) continue;
       const EpochSeconds t = b.time_s.value_or(use_start);
       if (t < use_start || t >= use_end) continue;
-      const char* const allowed[] = {"GTiff", "COG", "PNG", "JPEG", "HFA", "netCDF", nullptr};
-      std::unique_ptr<void, DatasetCloser> ds(
-          GDALOpenEx(im.path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, allowed, nullptr, nullptr));
+      const fusion_detail::Dataset ds = fusion_detail::open_imagery(im);
       if (!ds) continue;
       GDALRasterBandH band = GDALGetRasterBand(ds.get(), b.band);
       if (band == nullptr) continue;
@@ -240,19 +236,7 @@ void add_imagery(const Case& c, const Transformer& tr, const std::string& pollut
       if (GDALRasterIOEx(band, GF_Read, 0, 0, im.width, im.height, px.data(), w, h, GDT_Float32, 0, 0,
                          nullptr) != CE_None)
         continue;
-      OGRSpatialReferenceH src = OSRNewSpatialReference(nullptr);
-      OGRSpatialReferenceH wgs = OSRNewSpatialReference(nullptr);
-      OSRSetAxisMappingStrategy(src, OAMS_TRADITIONAL_GIS_ORDER);
-      OSRSetAxisMappingStrategy(wgs, OAMS_TRADITIONAL_GIS_ORDER);
-      OSRSetWellKnownGeogCS(wgs, "WGS84");
-      const bool geographic = im.crs_wkt.empty();
-      OGRCoordinateTransformationH ct = nullptr;
-      if (!geographic) {
-        std::string wkt_copy = im.crs_wkt;  // WKT from the raster itself, never a user string
-        char* wkt = wkt_copy.data();
-        OSRImportFromWkt(src, &wkt);
-        ct = OCTNewCoordinateTransformation(src, wgs);
-      }
+      const fusion_detail::PixelToLonLat to_lonlat(im);
       Platform p;
       p.id = "imagery/" + im.name;
       p.kind = ObservationKind::Imagery;
@@ -263,15 +247,12 @@ void add_imagery(const Case& c, const Transformer& tr, const std::string& pollut
       out.platforms.push_back(std::move(p));
       out.raw_samples += vals.size();
       platform_values.push_back(std::move(vals));
-      const double* gt = im.geotransform;
       for (int r = 0; r < h; ++r) {
         for (int col = 0; col < w; ++col) {
           const float v = px[static_cast<std::size_t>(r) * w + col];
           if (!std::isfinite(v) || (b.nodata && v == static_cast<float>(*b.nodata))) continue;
-          const double pc = (col + 0.5) * f, pr = (r + 0.5) * f;
-          double gx = gt[0] + pc * gt[1] + pr * gt[2];
-          double gy = gt[3] + pc * gt[4] + pr * gt[5];
-          if (ct != nullptr && !OCTTransform(ct, 1, &gx, &gy, nullptr)) continue;
+          double gx = 0, gy = 0;
+          if (!to_lonlat((col + 0.5) * f, (r + 0.5) * f, gx, gy)) continue;
           Observation ob;
           ob.kind = ObservationKind::Imagery;
           ob.platform = pi;
@@ -288,9 +269,6 @@ void add_imagery(const Case& c, const Transformer& tr, const std::string& pollut
           out.obs.push_back(ob);
         }
       }
-      if (ct != nullptr) OCTDestroyCoordinateTransformation(ct);
-      OSRDestroySpatialReference(src);
-      OSRDestroySpatialReference(wgs);
     }
   }
 }

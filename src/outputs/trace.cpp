@@ -533,6 +533,8 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
         << " wind field, Gaussian plume in the trajectory frame (Briggs rural sigmas), "
         << op.members() << "-member wind-direction ensemble (±" << (oo.rotations_deg.empty() ? 0 : oo.rotations_deg.back())
         << " deg); Student-t log-space likelihood; single, two-source and unregistered-grid hypotheses";
+  json warnings = json::array();  // imagery bands the hotspot search could not read
+  for (const Warning& w : hotspot_diag.warnings()) warnings.push_back(w.file + ": " + w.message);
   doc["diagnostics"] = {{"observations_used", obs.obs.size()},
                         {"raw_samples", obs.raw_samples},
                         {"rejected_rows", c.diagnostics.rejected().size()},
@@ -552,6 +554,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                                          {"pairs", border_pairs}}},
                         {"timings_s", timings},
                         {"elapsed_s", round_to(elapsed, 3)}};
+  if (!warnings.empty()) doc["diagnostics"]["warnings"] = warnings;
   out.ranking = std::move(doc);
   return out;
 }
