@@ -330,17 +330,18 @@ BlockSensitivity block_sensitivity(const TimedColumns& timed, const std::vector<
 std::vector<double> nnls_profile(const BlockSensitivity& bs, const std::vector<double>& member_weight,
                                  const ObservationSet& obs, std::vector<double>* information = nullptr) {
   const std::size_t no = bs.obs.size(), nb = bs.blocks;
-  std::vector<double> e(no), w(no), noise_w(no);
+  std::vector<double> e(no), w(no), noise(no);
   for (std::size_t i = 0; i < no; ++i) {
     const Observation& ob = obs.obs[bs.obs[i]];
     const Platform& p = obs.platforms[static_cast<std::size_t>(ob.platform)];
     e[i] = ob.value - p.background;
     const double model = tuning::kProfileModelErrorFraction * std::max(e[i], 0.0);
     w[i] = 1.0 / (p.noise * p.noise + model * model);
-    noise_w[i] = 1.0 / (p.noise * p.noise);
+    noise[i] = p.noise;
   }
   std::vector<double> best_q(nb, 0.0), q(nb), resid(no), hh(nb);
   double best_cost = std::numeric_limits<double>::infinity();
+  std::size_t best_k = member_weight.size();
   for (std::size_t k = 0; k < member_weight.size(); ++k) {
     if (!(member_weight[k] > 0)) continue;
     std::fill(q.begin(), q.end(), 0.0);
@@ -373,16 +374,17 @@ std::vector<double> nnls_profile(const BlockSensitivity& bs, const std::vector<d
     if (cost < best_cost) {
       best_cost = cost;
       best_q = q;
-      if (information != nullptr) {
-        // what the network could tell about each block whatever it saw: Σ h² / n² (the fit's
-        // weights also hold the model error of the observed plume, which is large exactly where
-        // a release was seen)
-        information->assign(nb, 0.0);
-        for (std::size_t b = 0; b < nb; ++b) {
-          const double* hb = bs.row(k, b);
-          for (std::size_t i = 0; i < no; ++i) (*information)[b] += hb[i] * hb[i] * noise_w[i];
-        }
-      }
+      best_k = k;
+    }
+  }
+  if (information != nullptr) {
+    // what the network could tell about each block whatever it saw: Σ h² / n² for the chosen
+    // member (the fit's weights also hold the model error of the observed plume, which is large
+    // exactly where a release was seen)
+    information->assign(nb, 0.0);
+    for (std::size_t b = 0; b < nb && best_k < member_weight.size(); ++b) {
+      const double* hb = bs.row(best_k, b);
+      for (std::size_t i = 0; i < no; ++i) (*information)[b] += hb[i] * hb[i] / (noise[i] * noise[i]);
     }
   }
   return best_q;
@@ -390,13 +392,17 @@ std::vector<double> nnls_profile(const BlockSensitivity& bs, const std::vector<d
 
 /// Blocks [b0, b1] of the release period of a profile: from the first to the last block whose
 /// rate reaches kReleasePeriodFractionOfPeak of the peak. False when every rate is 0.
-bool release_period_blocks(const std::vector<double>& q, std::size_t& b0, std::size_t& b1) {
-  const double peak = q.empty() ? 0.0 : *std::max_element(q.begin(), q.end());
+bool release_period_blocks(const std::vector<double>& q, std::size_t& b0, std::size_t& b1,
+                           const std::vector<bool>* counted = nullptr) {
+  const auto counts = [&](std::size_t b) { return counted == nullptr || (*counted)[b]; };
+  double peak = 0;
+  for (std::size_t b = 0; b < q.size(); ++b)
+    if (counts(b)) peak = std::max(peak, q[b]);
   if (!(peak > 0)) return false;
   b0 = q.size();
   b1 = 0;
   for (std::size_t b = 0; b < q.size(); ++b)
-    if (q[b] >= tuning::kReleasePeriodFractionOfPeak * peak) {
+    if (counts(b) && q[b] >= tuning::kReleasePeriodFractionOfPeak * peak) {
       b0 = std::min(b0, b);
       b1 = b;
     }
@@ -604,6 +610,8 @@ ReleaseProfile release_profile_g_s(const SourceReceptorOperator& op, const Obser
   p.constrained.resize(p.rate_g_s.size());
   for (std::size_t b = 0; b < p.rate_g_s.size(); ++b)
     p.constrained[b] = typical > 0 && b < info.size() && info[b] >= tuning::kProfileMinInformationShare * typical;
+  std::size_t b0 = 0, b1 = 0;
+  if (release_period_blocks(p.rate_g_s, b0, b1, &p.constrained)) p.period_blocks = std::make_pair(b0, b1);
   return p;
 }
 

@@ -431,9 +431,6 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     if (profile[j]) {
       const auto& q = profile[j]->rate_g_s;
       const auto& seen = profile[j]->constrained;
-      double peak = 0;
-      for (std::size_t b = 0; b < q.size(); ++b)
-        if (seen[b]) peak = std::max(peak, q[b]);
       json prof = json::array();
       for (std::size_t b = 0; b < q.size(); ++b) {
         json e = {{"start", fmt(block_starts[b], request.start)}, {"rate_g_s", seen[b] ? json(round_to(q[b], 3)) : json(nullptr)}};
@@ -441,15 +438,9 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
         prof.push_back(std::move(e));
       }
       json rel = {{"start", nullptr}, {"end", nullptr}, {"profile", prof}};
-      if (peak > 0) {
-        std::size_t b0 = q.size(), b1 = 0;
-        for (std::size_t b = 0; b < q.size(); ++b)
-          if (seen[b] && q[b] >= tuning::kReleasePeriodFractionOfPeak * peak) {
-            b0 = std::min(b0, b);
-            b1 = b;
-          }
-        rel["start"] = fmt(block_starts[b0], request.start);
-        rel["end"] = fmt(block_starts[b1 + 1], request.start);
+      if (const auto& period = profile[j]->period_blocks) {
+        rel["start"] = fmt(block_starts[period->first], request.start);
+        rel["end"] = fmt(block_starts[period->second + 1], request.start);
       }
       cj["release"] = rel;
     } else {

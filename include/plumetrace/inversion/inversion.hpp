@@ -119,6 +119,9 @@ std::vector<EpochSeconds> release_blocks(EpochSeconds span_start, EpochSeconds s
 struct ReleaseProfile {
   std::vector<double> rate_g_s;  ///< per block, >= 0
   std::vector<bool> constrained; ///< per block
+  /// The release period [first, last] block: the constrained blocks whose rate reaches
+  /// kReleasePeriodFractionOfPeak of the constrained peak; nullopt when none is positive.
+  std::optional<std::pair<std::size_t, std::size_t>> period_blocks;
 };
 ReleaseProfile release_profile_g_s(const SourceReceptorOperator& op, const ObservationSet& obs,
                                    const CandidateSite& site, const std::vector<EpochSeconds>& block_starts,
