@@ -391,37 +391,34 @@ json build_plan(const json& ranking, const PlanOptions& options, Diagnostics& di
     std::set<std::string> roles;
     std::vector<const Stop*> stops;
   };
-  std::map<std::string, Area> areas;
+  // the ranking's posterior share per area; an area takes part when its share is large enough,
+  // or for a role it plays
+  std::map<std::string, double> share_of;
   if (ranking.contains("jurisdictions") && ranking["jurisdictions"].is_array())
-    for (const json& j : ranking["jurisdictions"]) {
-      Area& a = areas[j["code"].get<std::string>()];
-      a.name = j.value("name", "");
-      a.share = j.value("probability", 0.0);
+    for (const json& j : ranking["jurisdictions"]) share_of[j["code"].get<std::string>()] = j.value("probability", 0.0);
+  std::map<std::string, Area> areas;
+  const auto area_entry = [&](const std::string& code, const std::string& name) -> Area& {
+    auto [it, added] = areas.try_emplace(code);
+    if (added) {
+      const auto s = share_of.find(code);
+      it->second.share = s == share_of.end() ? 0.0 : s->second;
     }
-  for (auto it = areas.begin(); it != areas.end();) it = it->second.share < kListJurisdictionMinShare ? areas.erase(it) : std::next(it);
+    if (it->second.name.empty()) it->second.name = name;
+    return it->second;
+  };
+  if (ranking.contains("jurisdictions") && ranking["jurisdictions"].is_array())
+    for (const json& j : ranking["jurisdictions"])
+      if (j.value("probability", 0.0) >= kListJurisdictionMinShare) area_entry(j["code"].get<std::string>(), j.value("name", ""));
   for (const Stop& s : stops) {
-    Area& a = areas[s.code];
-    if (a.name.empty()) a.name = s.code.empty() ? kNoJurisdictionName : s.area_name;
+    Area& a = area_entry(s.code, s.code.empty() ? kNoJurisdictionName : s.area_name);
     a.roles.insert("inspect");
     a.stops.push_back(&s);
     if (s.candidate != nullptr && s.candidate->contains("affected_jurisdictions"))
-      for (const json& j : (*s.candidate)["affected_jurisdictions"]) {
-        if (!j.is_object()) continue;
-        Area& b = areas[j["code"].get<std::string>()];
-        if (b.name.empty()) b.name = j.value("name", "");
-        b.roles.insert("affected");
-      }
+      for (const json& j : (*s.candidate)["affected_jurisdictions"])
+        if (j.is_object()) area_entry(j["code"].get<std::string>(), j.value("name", "")).roles.insert("affected");
   }
   if (ranking.contains("receptor_jurisdictions") && ranking["receptor_jurisdictions"].is_array())
-    for (const json& j : ranking["receptor_jurisdictions"]) {
-      Area& b = areas[j["code"].get<std::string>()];
-      if (b.name.empty()) b.name = j.value("name", "");
-      b.roles.insert("monitoring");
-    }
-  // shares of areas added for their roles come from the ranking too, when listed there
-  if (ranking.contains("jurisdictions") && ranking["jurisdictions"].is_array())
-    for (const json& j : ranking["jurisdictions"])
-      if (auto it = areas.find(j["code"].get<std::string>()); it != areas.end()) it->second.share = j.value("probability", 0.0);
+    for (const json& j : ranking["receptor_jurisdictions"]) area_entry(j["code"].get<std::string>(), j.value("name", "")).roles.insert("monitoring");
   std::vector<std::pair<std::string, const Area*>> ordered;
   for (const auto& [code, a] : areas) ordered.emplace_back(code, &a);
   std::stable_sort(ordered.begin(), ordered.end(), [](const auto& x, const auto& y) { return x.second->share > y.second->share; });
