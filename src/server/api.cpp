@@ -143,25 +143,27 @@ json status_document(const JobRecord& j) {
   return doc;
 }
 
-json trace_process_summary() {
-  return {{"id", "trace"},
-          {"title", "Rank the likely sources of a pollutant"},
-          {"description", "plumetrace trace on a case stored in this service (CONTRACT §2-3)"},
+/// The OGC process summary of one of the service's processes.
+json process_summary(const std::string& id, const char* title, const char* description, json transmission) {
+  return {{"id", id},
+          {"title", title},
+          {"description", description},
           {"version", kVersion},
           {"jobControlOptions", {"sync-execute", "async-execute", "dismiss"}},
-          {"outputTransmission", {"value"}},
-          {"links", json::array({{{"href", "/processes/trace"}, {"rel", "self"}, {"type", kJson}}})}};
+          {"outputTransmission", std::move(transmission)},
+          {"links", json::array({{{"href", "/processes/" + id}, {"rel", "self"}, {"type", kJson}}})}};
+}
+
+json trace_process_summary() {
+  return process_summary("trace", "Rank the likely sources of a pollutant",
+                         "plumetrace trace on a case stored in this service (CONTRACT §2-3)", {"value"});
 }
 
 json plan_process_summary() {
-  return {{"id", "plan"},
-          {"title", "A joint enforcement plan from a trace job's ranking"},
-          {"description", "plumetrace plan on a finished trace job: jurisdictions, inspections in order, route, "
-                          "report.html, map.png and bundle.zip with manifest.json (CONTRACT §2)"},
-          {"version", kVersion},
-          {"jobControlOptions", {"sync-execute", "async-execute", "dismiss"}},
-          {"outputTransmission", {"value", "reference"}},
-          {"links", json::array({{{"href", "/processes/plan"}, {"rel", "self"}, {"type", kJson}}})}};
+  return process_summary("plan", "A joint enforcement plan from a trace job's ranking",
+                         "plumetrace plan on a finished trace job: jurisdictions, inspections in order, route, "
+                         "report.html, map.png and bundle.zip with manifest.json (CONTRACT §2)",
+                         {"value", "reference"});
 }
 
 json plan_process_description() {
@@ -182,14 +184,10 @@ json plan_process_description() {
 }
 
 json sampling_process_summary() {
-  return {{"id", "sample-inspections"},
-          {"title", "A \"double random\" inspection draw"},
-          {"description", "plumetrace sample-inspections on a stored case's registry (its credit tiers): facilities drawn "
-                          "at a rate per tier, two inspectors each, exclusions honoured, reproducible from the recorded seed"},
-          {"version", kVersion},
-          {"jobControlOptions", {"sync-execute", "async-execute", "dismiss"}},
-          {"outputTransmission", {"value"}},
-          {"links", json::array({{{"href", "/processes/sample-inspections"}, {"rel", "self"}, {"type", kJson}}})}};
+  return process_summary("sample-inspections", "A \"double random\" inspection draw",
+                         "plumetrace sample-inspections on a stored case's registry (its credit tiers): facilities drawn "
+                         "at a rate per tier, two inspectors each, exclusions honoured, reproducible from the recorded seed",
+                         {"value"});
 }
 
 json sampling_process_description() {
