@@ -168,7 +168,7 @@ def run_one(task, args, work):
     with open(os.path.join(inc, "truth.json")) as f:
         truth = json.load(f)
     for mode in modes:
-        cmd = [args.tracer, "trace", os.path.join(inc, "case"), "--json"] + window_args(truth, mode)
+        cmd = [args.tracer, "trace", os.path.join(inc, "case"), "--json"] + window_args(truth, mode) + args.trace_args.split()
         t1 = time.time()
         try:
             tr = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout)
@@ -321,6 +321,7 @@ def main():
     ap.add_argument("--keep", help="keep the incidents and rankings in this folder")
     ap.add_argument("--json", help="write the machine-readable summary (and every incident's score) here")
     ap.add_argument("--sim-args", default="", help='extra simulator options for every incident, e.g. "--permitted-scale 0 --no-car"')
+    ap.add_argument("--trace-args", default="", help='extra tracer options for every trace, e.g. "--usual-emissions off"')
     ap.add_argument("--timeout", type=float, default=600, help="seconds per trace (default 600)")
     ap.add_argument("--include-undetectable", action="store_true",
                     help="also score incidents whose release no station or car could see (truth detectable: false)")

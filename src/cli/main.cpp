@@ -56,6 +56,7 @@ constexpr const char* kUsage =
 
 constexpr const char* kTraceHelp =
     "usage: plumetrace trace CASE_DIR [--pollutant P] [--start T] [--end T] [--out DIR] [--json] [--all]\n"
+    "                        [--usual-emissions fit|off]\n"
     "\n"
     "Rank every registered facility by the probability that it emitted the pollutant observed in\n"
     "the case, estimate its emission rate (g/s, median with 5-95 % interval), and locate a source\n"
@@ -68,6 +69,9 @@ constexpr const char* kTraceHelp =
     "  --json         print the ranking document (JSON) on standard output and nothing else\n"
     "  --all          list every facility in the table (default: the top 10 and a line for the rest)\n"
     "  --threads N    worker threads (default: all cores; the result does not depend on it)\n"
+    "  --usual-emissions fit|off  fit: the registry's usual emissions (permitted_g_s, or a common\n"
+    "                 rate fitted to the data) are part of \"no release\"; off (default): the\n"
+    "                 background alone is (fit can absorb a release; README, Pipeline 6)\n"
     "  --audit-log FILE  append the run's audit record here (default $PLUMETRACE_AUDIT_LOG, else\n"
     "                 $XDG_DATA_HOME/plumetrace/audit.log, else ~/.local/share/plumetrace/audit.log);\n"
     "                 when it cannot be written the trace fails (exit 3)\n";
@@ -141,7 +145,8 @@ void print_diagnostics_summary(const Case& c) {
 }
 
 int cmd_trace(int argc, char** argv) {
-  const Args a = parse_args(argc, argv, 2, {"--pollutant", "--start", "--end", "--out", "--threads", "--audit-log"},
+  const Args a = parse_args(argc, argv, 2,
+                            {"--pollutant", "--start", "--end", "--out", "--threads", "--audit-log", "--usual-emissions"},
                             {"--json", "--all", "--help"});
   if (has_flag(a, "--help")) {
     std::cout << kTraceHelp;
@@ -162,6 +167,11 @@ int cmd_trace(int argc, char** argv) {
     } catch (const std::exception&) {
       throw InvalidInput("--threads needs a number, got '" + it->second + "'");
     }
+  }
+  if (auto it = a.options.find("--usual-emissions"); it != a.options.end()) {
+    if (it->second != "fit" && it->second != "off")
+      throw InvalidInput("--usual-emissions is 'fit' or 'off', got '" + it->second + "'");
+    r.usual_emissions = it->second == "fit";
   }
   const auto log = audit::resolve_log_path(a.options.count("--audit-log") ? a.options.at("--audit-log") : "");
   const nlohmann::json extra = {{"case", std::filesystem::absolute(r.case_dir).lexically_normal().string()}};

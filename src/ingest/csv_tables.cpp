@@ -236,14 +236,14 @@ std::vector<Source> ingest_detail::sources_from_rows(const CsvHeader& h, const R
             c_pol = h.index("pollutants"), c_jur = h.index("jurisdiction"),
             c_prior = h.index("prior"), c_vel = h.index("exit_velocity_m_s"),
             c_tk = h.index("exit_temp_k"), c_tc = h.index("exit_temp_c"),
-            c_dia = h.index("stack_diameter_m");
+            c_dia = h.index("stack_diameter_m"), c_perm = h.index("permitted_g_s");
   if (c_h < 0) diag.warn(file, "no height_m column: release heights taken as 0 m (ground level)");
   std::vector<int> extra_cols;
   for (std::size_t i = 0; i < h.size(); ++i) {
     const int ii = static_cast<int>(i);
     if (ii != c_id && ii != c_name && ii != c_lon && ii != c_lat && ii != c_h && ii != c_ind &&
         ii != c_pol && ii != c_jur && ii != c_prior && ii != c_vel && ii != c_tk && ii != c_tc &&
-        ii != c_dia)
+        ii != c_dia && ii != c_perm)
       extra_cols.push_back(ii);
   }
   IdSeen seen;
@@ -261,7 +261,8 @@ std::vector<Source> ingest_detail::sources_from_rows(const CsvHeader& h, const R
         !optional_number(rec, c_vel, "exit_velocity_m_s", s.exit_velocity_m_s, 0, true, file, diag) ||
         !optional_number(rec, c_tk, "exit_temp_k", s.exit_temp_k, 0, false, file, diag) ||
         !optional_number(rec, c_tc, "exit_temp_c", temp_c, -273.15, false, file, diag) ||
-        !optional_number(rec, c_dia, "stack_diameter_m", s.stack_diameter_m, 0, false, file, diag))
+        !optional_number(rec, c_dia, "stack_diameter_m", s.stack_diameter_m, 0, false, file, diag) ||
+        !optional_number(rec, c_perm, "permitted_g_s", s.permitted_g_s, 0, true, file, diag))
       continue;
     if (prior) s.prior = *prior;
     if (!s.exit_temp_k && temp_c) s.exit_temp_k = *temp_c + 273.15;

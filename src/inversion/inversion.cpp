@@ -56,11 +56,12 @@ double log_sum_exp(const double* v, std::size_t n) noexcept {
 /// Per-observation constants of the error model.
 struct ObsModel {
   double log_yc{};   ///< ln(y + c)
-  double b{}, c{};
-  double noise_term2{};  ///< (n / (b + c))²
+  double b{}, c{};   ///< b: the level expected without a release (background + usual emissions)
+  double u{};        ///< the usual emissions' part of b (a modelled plume: it carries model error)
+  double noise_term2{};  ///< (n / (background + c))²
   double w{};
   double l0{};       ///< log-likelihood with no source contribution
-  double excess{};   ///< y − b, floored at 0: the plume part the observation shows
+  double excess{};   ///< y − b, floored at 0: the release part the observation shows
   double noise{};    ///< the platform's noise n, case units
   double median_factor{1};  ///< median / mean of the plume concentration over this averaging time
 };
@@ -70,9 +71,10 @@ struct ObsModel {
 inline double obs_loglik(const ObsModel& m, double plume_mean, double s2m, double nu) noexcept {
   const double plume = plume_mean * m.median_factor;
   const double r = m.log_yc - fast_log(m.b + plume + m.c);
-  // model error applies to the plume part, whichever of model and observation shows it
-  const double p = std::max(plume, m.excess);
-  const double frac = p / (m.b + p);
+  // model error applies to the modelled plume parts (release and usual emissions), or to what
+  // the observation shows above the background, whichever is larger
+  const double p = std::max(plume, m.excess) + m.u;
+  const double frac = p / (m.b - m.u + p);
   const double s2 = s2m * frac * frac + m.noise_term2;
   return m.w * (-0.5 * (nu + 1) * fast_log(1.0 + r * r / (nu * s2)) - 0.5 * fast_log(s2));
 }
@@ -120,8 +122,10 @@ class Scorer {
     for (const Observation& ob : set.obs) {
       const Platform& p = set.platforms[static_cast<std::size_t>(ob.platform)];
       ObsModel m;
-      m.b = std::max(p.background, 0.0);
-      m.c = std::max(p.noise, tuning::kLogOffsetFractionOfBackground * m.b);
+      const double bg = std::max(p.background, 0.0);
+      m.u = std::max(ob.usual, 0.0);
+      m.b = bg + m.u;
+      m.c = std::max(p.noise, tuning::kLogOffsetFractionOfBackground * bg);
       if (m.c <= 0) m.c = 1e-6;
       m.log_yc = std::log(std::max(ob.value, 0.0) + m.c);
       m.excess = std::max(ob.value - m.b, 0.0);
@@ -133,7 +137,7 @@ class Scorer {
       const double intensity = std::min(1.0, std::sqrt(tuning::kFluctuationTimeS / std::max(ob.averaging_s, 1.0)));
       m.median_factor = 1.0 / std::sqrt(1.0 + intensity * intensity);
       m.noise = p.noise;
-      const double nt = p.noise / (m.b + m.c);
+      const double nt = p.noise / (bg + m.c);
       m.noise_term2 = nt * nt;
       m.w = o.temper * (ob.kind == ObservationKind::Mobile ? o.mobile_weight : 1.0);
       if (ob.kind == ObservationKind::Imagery)
@@ -334,7 +338,7 @@ std::vector<double> nnls_profile(const BlockSensitivity& bs, const std::vector<d
   for (std::size_t i = 0; i < no; ++i) {
     const Observation& ob = obs.obs[bs.obs[i]];
     const Platform& p = obs.platforms[static_cast<std::size_t>(ob.platform)];
-    e[i] = ob.value - p.background;
+    e[i] = ob.value - p.background - ob.usual;
     const double model = tuning::kProfileModelErrorFraction * std::max(e[i], 0.0);
     w[i] = 1.0 / (p.noise * p.noise + model * model);
     noise[i] = p.noise;
@@ -613,6 +617,84 @@ ReleaseProfile release_profile_g_s(const SourceReceptorOperator& op, const Obser
   std::size_t b0 = 0, b1 = 0;
   if (release_period_blocks(p.rate_g_s, b0, b1, &p.constrained)) p.period_blocks = std::make_pair(b0, b1);
   return p;
+}
+
+UsualEmissions fit_usual_emissions(const SourceReceptorOperator& op, ObservationSet& obs,
+                                   const std::vector<CandidateSite>& candidates, const InversionOptions& o) {
+  UsualEmissions res;
+  for (Observation& ob : obs.obs) ob.usual = 0;
+  if (candidates.empty() || obs.obs.empty()) return res;
+  // relative usual rates s_j: the registry's where given, else the median of those given, else 1 g/s
+  std::vector<double> given;
+  for (const CandidateSite& c : candidates)
+    if (c.usual_g_s) given.push_back(*c.usual_g_s);
+  res.permitted = given.size();
+  double fill_g_s = 1.0;
+  if (!given.empty()) {
+    std::nth_element(given.begin(), given.begin() + static_cast<std::ptrdiff_t>(given.size() / 2), given.end());
+    fill_g_s = given[given.size() / 2];
+  }
+  std::vector<double> s(candidates.size());
+  double s_mean = 0;
+  for (std::size_t j = 0; j < candidates.size(); ++j) {
+    s[j] = candidates[j].usual_g_s ? *candidates[j].usual_g_s : fill_g_s;
+    s_mean += s[j] / static_cast<double>(candidates.size());
+  }
+  // U_i = Σ_j s_j H̄_ij (the member-weighted mean plume of a steady source over the whole span).
+  // Each candidate's part is kept apart and summed in candidate order: the same bits on any
+  // thread count.
+  std::vector<std::vector<std::pair<std::uint32_t, double>>> part(candidates.size());
+  const auto& wk = op.member_weights();
+  parallel_for(candidates.size(), worker_threads(o.threads), [&](std::size_t j) {
+    if (!(s[j] > 0)) return;
+    std::vector<SparseColumn> cols;
+    const CandidateSite& c = candidates[j];
+    op.columns(c.x_m, c.y_m, c.h_m, cols, c.stack ? &*c.stack : nullptr);
+    std::vector<std::pair<std::uint32_t, double>>& out = part[j];
+    for (std::size_t k = 0; k < cols.size(); ++k)
+      for (std::size_t n = 0; n < cols[k].index.size(); ++n)
+        out.emplace_back(cols[k].index[n], wk[k] * s[j] * cols[k].h_s_m3[n]);
+    std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
+  });
+  std::vector<double> u(obs.obs.size(), 0.0);
+  for (const auto& pj : part) {
+    if (!pj.empty()) ++res.facilities;
+    for (const auto& [i, v] : pj) u[i] += v;
+  }
+  SparseColumn col;
+  for (std::size_t i = 0; i < u.size(); ++i)
+    if (u[i] > 0) {
+      col.index.push_back(static_cast<std::uint32_t>(i));
+      col.h_s_m3.push_back(static_cast<float>(u[i]));
+    }
+  if (col.index.empty()) return res;
+  // the common scale a by maximum likelihood on the rate grid (a multiplies s_j, so the grid's
+  // "g/s" are multiples here), a = 0 included; with every rate from the registry, a <= 1: beyond
+  // its permits a facility's emission is a release, not the usual
+  const Scorer sc(obs, o);
+  std::vector<double> score(sc.blocks() * sc.q().size());
+  std::vector<char> touched;
+  sc.score_single(col, score.data(), touched);
+  const std::size_t nq = sc.q().size();
+  const double a_max = res.permitted == candidates.size() ? 1.0 : tuning::kUsualScaleMax;
+  double best = 0, best_a = 0;
+  for (std::size_t k = 0; k < nq && sc.q()[k] <= a_max * (1 + 1e-9); ++k) {
+    double total = 0;
+    for (std::size_t b = 0; b < sc.blocks(); ++b) total += score[b * nq + k];
+    if (total > best) {
+      best = total;
+      best_a = sc.q()[k];
+    }
+  }
+  res.scale = best_a;
+  res.mean_rate_g_s = best_a * s_mean;
+  res.log_likelihood_gain = best;
+  for (std::size_t i = 0; i < u.size(); ++i) {
+    const double v = o.to_case_units * best_a * u[i];
+    obs.obs[i].usual = v;
+    res.max_usual = std::max(res.max_usual, v);
+  }
+  return res;
 }
 
 InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& obs, const Grid& grid,
@@ -898,7 +980,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
       const Platform& p = obs.platforms[static_cast<std::size_t>(ob.platform)];
       const double m = o.to_case_units * res.rate[j].estimate * col.h_s_m3[n];
       const double level = tuning::kExplainedNoiseMultiple * p.noise;
-      if (m >= level && ob.value - p.background >= level) {
+      if (m >= level && ob.value - p.background - ob.usual >= level) {
         ++res.explained[j];
         res.explained_obs[j].push_back(col.index[n]);
       }

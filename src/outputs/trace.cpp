@@ -118,6 +118,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     tr.forward(s.lon, s.lat, site.x_m, site.y_m);
     site.h_m = std::max(s.height_m, 0.0);
     site.prior = s.prior;
+    site.usual_g_s = s.permitted_g_s;
     // a facility registered for other pollutants only is less likely, not impossible
     if (!s.pollutants.empty() &&
         std::find(s.pollutants.begin(), s.pollutants.end(), pollutant) == s.pollutants.end())
@@ -191,6 +192,9 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     io.given_end = end;
   }
   if (request.threads > 0) io.threads = request.threads;
+  // the registry's usual emissions join the background: a release is what stands above both
+  const UsualEmissions usual = io.usual_emissions ? fit_usual_emissions(op, obs, sites, io) : UsualEmissions{};
+  lap("usual_emissions");
   const InversionResult inv = invert(op, obs, grid, sites, io);
 
   lap("inversion");
@@ -537,6 +541,14 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                         {"observation_window", {{"start", fmt(span_start, request.start)}, {"end", fmt(use_end, request.end)}}},
                         {"units", units},
                         {"hypotheses", inv.hypotheses},
+                        {"usual_emissions",
+                         {{"modelled", io.usual_emissions},
+                          {"scale", round_to(usual.scale, 6)},
+                          {"mean_rate_g_s", round_to(usual.mean_rate_g_s, 6)},
+                          {"facilities_seen", usual.facilities},
+                          {"facilities_with_permitted_rate", usual.permitted},
+                          {"max_at_an_observation", round_to(usual.max_usual, 4)},
+                          {"log_likelihood_gain", round_to(usual.log_likelihood_gain, 3)}}},
                         {"top_pairs", pairs},
                         {"platforms", platforms},
                         {"met", met},

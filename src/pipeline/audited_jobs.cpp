@@ -25,6 +25,7 @@ json trace_parameters(const TraceJobRequest& r) {
   p["start"] = r.start ? r.start->iso8601() : "";
   p["end"] = r.end ? r.end->iso8601() : "";
   p["threads"] = r.threads;  // recorded; the result does not depend on it
+  p["usual_emissions"] = r.usual_emissions;
   return p;
 }
 
@@ -158,6 +159,7 @@ ReplayOutcome replay(const json& record, const fs::path& case_dir, int threads) 
     if (const std::string s = p.value("start", ""); !s.empty()) r.start = parse_request_time(s);
     if (const std::string s = p.value("end", ""); !s.empty()) r.end = parse_request_time(s);
     r.threads = threads;
+    r.usual_emissions = p.value("usual_emissions", false);
     out.replayed_sha256 = trace_result_sha256(run_trace_job(r));
     return out;
   }

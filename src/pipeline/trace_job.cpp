@@ -68,6 +68,7 @@ TraceResult run_trace_job(const Case& c, const TraceJobRequest& request, const P
   if (request.start) r.start = request.start->iso8601();
   if (request.end) r.end = request.end->iso8601();
   r.threads = request.threads;
+  r.inv.usual_emissions = request.usual_emissions;
   r.on_phase = [&](std::string_view phase) {
     if (progress) {
       const int pct = percent_after(phase);

@@ -212,7 +212,10 @@ json trace_process_description() {
   d["inputs"] = {{"case", str("case", "name of a case uploaded to /api/v1/cases/{case}", 1)},
                  {"pollutant", str("pollutant", "variable to trace; default: case.json's pollutant", 0)},
                  {"start", str("start", "ISO 8601 start of the suspected release", 0)},
-                 {"end", str("end", "ISO 8601 end of the suspected release", 0)}};
+                 {"end", str("end", "ISO 8601 end of the suspected release", 0)},
+                 {"usual_emissions", str("usual emissions", "\"fit\": the registry's usual emissions are part of "
+                                         "\"no release\"; \"off\" (default): the background alone", 0)}};
+  d["inputs"]["usual_emissions"]["schema"]["enum"] = {"fit", "off"};
   d["inputs"]["start"]["schema"]["format"] = "date-time";
   d["inputs"]["end"]["schema"]["format"] = "date-time";
   d["outputs"] = {{"ranking", {{"title", "ranking document"}, {"schema", {{"type", "object"}, {"contentMediaType", kJson}}}}}};

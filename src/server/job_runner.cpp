@@ -73,9 +73,12 @@ JobRecord JobRunner::submit_trace(const json& inputs) {
   if (pollutant.size() > 64) throw InvalidInput("inputs.pollutant is too long");
   for (const char* key : {"start", "end"})
     if (const std::string t = string_input(inputs, key); !t.empty()) (void)pipeline::parse_request_time(t);
+  const std::string usual = string_input(inputs, "usual_emissions");
+  if (!usual.empty() && usual != "fit" && usual != "off")
+    throw InvalidInput("inputs.usual_emissions is \"fit\" or \"off\", got \"" + usual.substr(0, 16) + "\"");
   if (!store_.case_exists(case_name)) throw NotFound("no case '" + case_name + "'");
   json req = {{"case", case_name}};
-  for (const char* key : {"pollutant", "start", "end"})
+  for (const char* key : {"pollutant", "start", "end", "usual_emissions"})
     if (const std::string v = string_input(inputs, key); !v.empty()) req[key] = v;
   return accept("trace", case_name, req);
 }
@@ -297,6 +300,7 @@ void JobRunner::run(const std::string& id) {
       if (req.contains("start")) r.start = pipeline::parse_request_time(req["start"].get<std::string>());
       if (req.contains("end")) r.end = pipeline::parse_request_time(req["end"].get<std::string>());
       r.threads = kernel_threads_;
+      r.usual_emissions = req.value("usual_emissions", "off") == "fit";
       const json extra = {{"case", rec->case_name}, {"job", id}};
       const TraceResult result =
           pipeline::run_audited_trace(

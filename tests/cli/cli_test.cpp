@@ -68,7 +68,8 @@ TEST(Cli, VersionAndHelp) {
 TEST(Cli, BadInputExitsTwoWithOneLineReason) {
   for (const std::string& args : std::vector<std::string>{"trace /nonexistent/case", "trace " + kExample + " --start yesterday",
                                  "trace " + kExample + " --bogus", "trace",
-                                 "trace " + kExample + " --pollutant xyz", "inspect /nonexistent/case",
+                                 "trace " + kExample + " --pollutant xyz", "trace " + kExample + " --usual-emissions maybe",
+                                 "inspect /nonexistent/case",
                                  "frobnicate"}) {
     const RunResult r = run(args);
     EXPECT_EQ(r.code, 2) << args << "\n" << r.err;
@@ -140,7 +141,9 @@ TEST(Cli, TraceOutWritesValidCogsAndGeoJson) {
       double sum = 0;
       for (float x : v)
         if (std::isfinite(x)) sum += x;
-      EXPECT_NEAR(sum, 1.0, 1e-3);  // registry inside the grid + unlisted mass
+      // registry inside the grid + unlisted mass: every hypothesis but "no release"
+      const json doc = json::parse(slurp(out / "ranking.json"));
+      EXPECT_NEAR(sum, 1.0 - doc.at("no_release").at("probability").get<double>(), 1e-3);
     }
     GDALClose(ds);
   }

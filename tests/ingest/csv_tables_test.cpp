@@ -80,8 +80,8 @@ TEST(SourcesCsv, MissingColumnRejectsFile) {
 
 TEST(SourcesCsv, OptionalColumnsAndKelvin) {
   auto csv = CsvReader::from_string(
-      "id,lon,lat,exit_velocity_m_s,exit_temp_k,stack_diameter_m,jurisdiction\n"
-      "S1,120,28,12.5,420,1.5,331122\nS2,120,28,,,,\nS3,120,28,-1,,,\nS4,120,28,,0,,\n");
+      "id,lon,lat,exit_velocity_m_s,exit_temp_k,stack_diameter_m,jurisdiction,permitted_g_s\n"
+      "S1,120,28,12.5,420,1.5,331122,2.5\nS2,120,28,,,,,\nS3,120,28,-1,,,,\nS4,120,28,,0,,,\nS5,120,28,,,,,-0.1\n");
   Diagnostics d;
   const auto s = read_sources_csv(csv, "sources.csv", d);
   ASSERT_EQ(s.size(), 2U) << dump(d);
@@ -91,7 +91,10 @@ TEST(SourcesCsv, OptionalColumnsAndKelvin) {
   EXPECT_EQ(s[0].jurisdiction, "331122");
   EXPECT_DOUBLE_EQ(s[0].height_m, 0);
   EXPECT_FALSE(s[1].exit_temp_k.has_value());
-  EXPECT_TRUE(has_warning(d, "sources.csv", "no height_m column"));
+  EXPECT_DOUBLE_EQ(*s[0].permitted_g_s, 2.5);
+  EXPECT_FALSE(s[1].permitted_g_s.has_value());
+  EXPECT_EQ(s[0].extra.count("permitted_g_s"), 0U);  // a known column, not an extra
+  EXPECT_TRUE(has_rejection(d, "sources.csv", 6, "column permitted_g_s: -0.1 must be >= 0"));
   EXPECT_TRUE(has_rejection(d, "sources.csv", 4, "column exit_velocity_m_s: -1 must be >= 0"));
   EXPECT_TRUE(has_rejection(d, "sources.csv", 5, "column exit_temp_k: 0 must be > 0"));
 }

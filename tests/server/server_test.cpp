@@ -216,6 +216,8 @@ TEST(Server, ErrorsAreProblemJson) {
   expect_problem(http_request(port, verb::post, "/processes/trace/execution", R"({"inputs":{"case":"none"}})"), 404);
   expect_problem(http_request(port, verb::post, "/processes/trace/execution",
                               R"({"inputs":{"case":"x","start":"not a time"}})"), 400);
+  expect_problem(http_request(port, verb::post, "/processes/trace/execution",
+                              R"({"inputs":{"case":"x","usual_emissions":"sometimes"}})"), 400);
   expect_problem(http_request(port, verb::delete_, "/health"), 405);
   expect_problem(http_request(port, verb::post, "/processes/trace/execution", std::string(100 * 1024, ' ')), 413);
   expect_problem(http_request(port, verb::get, "/tiles/x/imagery/none/0/0/0.png"), 404);

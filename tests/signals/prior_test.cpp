@@ -111,11 +111,11 @@ TEST(SignalsPrior, AFlaggedDecoyNeverOutranksAClearCulprit) {
   // culprit C at the origin; decoys across the wind, each in turn carrying every flag (factor 4).
   // N stands 700 m off the plume axis, within the wind-direction ensemble's reach (13 deg at 3 km):
   // the measurements favour C only about 25:1 there. F1-F3 stand beyond it.
-  const std::vector<CandidateSite> sites = {{0, 0, 10, 1, std::nullopt},
-                                            {0, 700, 10, 1, std::nullopt},
-                                            {0, 1600, 10, 1, std::nullopt},
-                                            {-1000, -1500, 10, 1, std::nullopt},
-                                            {500, 1400, 10, 1, std::nullopt}};
+  const std::vector<CandidateSite> sites = {{0, 0, 10, 1, std::nullopt, std::nullopt},
+                                            {0, 700, 10, 1, std::nullopt, std::nullopt},
+                                            {0, 1600, 10, 1, std::nullopt, std::nullopt},
+                                            {-1000, -1500, 10, 1, std::nullopt, std::nullopt},
+                                            {500, 1400, 10, 1, std::nullopt, std::nullopt}};
   const std::vector<std::string> ids = {"C", "N", "F1", "F2", "F3"};
   const auto unflagged = posterior(f, sites, ids, MonitoringTables{});
   for (std::size_t d = 1; d < ids.size(); ++d) {
@@ -137,7 +137,7 @@ TEST(SignalsPrior, AFlagBreaksATieTheMeasurementsCannotSeparate) {
   // two facilities in the same yard (10 m apart across the wind): the stations 3 km downwind
   // cannot tell them apart; only the one with treatment switched off is flagged
   const Twin f = make_twin(0, 0, 10.0);
-  const std::vector<CandidateSite> sites = {{0, -5, 10, 1, std::nullopt}, {0, 5, 10, 1, std::nullopt}};
+  const std::vector<CandidateSite> sites = {{0, -5, 10, 1, std::nullopt, std::nullopt}, {0, 5, 10, 1, std::nullopt, std::nullopt}};
   const std::vector<std::string> ids = {"A", "B"};
   const auto tied = posterior(f, sites, ids, MonitoringTables{});
   EXPECT_NEAR(tied[0] / tied[1], 1.0, 0.05);

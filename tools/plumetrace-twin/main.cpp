@@ -66,6 +66,7 @@ struct Options {
   std::string pollutant = "so2";
   double permitted_scale = 1.0;  // multiplies the permitted rates of the innocent (an ablation knob)
   bool drone = false;            // also write imagery/drone.tif: a drone gas survey near the culprit
+  bool registry_permits = false; // sources.csv also gives each facility's permitted_g_s
   bool self_check = false;
   bool verbose = false;
 };
@@ -81,6 +82,8 @@ constexpr const char* kHelp =
     "  --county-pair A,B     border kind: culprit county A, receptor county B (default 331122,330784)\n"
     "  --pollutant P         variable name (default so2)\n"
     "  --permitted-scale X   multiply the innocent facilities' permitted rates (default 1; 0: silent)\n"
+    "  --registry-permits    sources.csv also gives permitted_g_s: each facility's usual rate times\n"
+    "                        1-2 (a permit is a ceiling: works emit 50-100 % of it)\n"
     "  --drone               regional kinds: also imagery/drone.tif, a drone gas survey (8 m pixels, a\n"
     "                        1.6 km square within 600 m of the first culprit, scanned row by row over\n"
     "                        10 min mid-release at 2 m, 20 %% noise, a strip missing)\n"
@@ -118,6 +121,7 @@ Options parse_options(int argc, char** argv) {
       {"--pollutant", [&](const std::string& f) { o.pollutant = value(f); }},
       {"--verbose", [&](const std::string&) { o.verbose = true; }},
       {"--drone", [&](const std::string&) { o.drone = true; }},
+      {"--registry-permits", [&](const std::string&) { o.registry_permits = true; }},
       {"--permitted-scale", [&](const std::string& f) { o.permitted_scale = number(value(f), f); }},
       {"--self-check", [&](const std::string&) { o.self_check = true; }},
       {"--county-pair", [&](const std::string& f) {
@@ -845,14 +849,25 @@ void write_case(const Incident& in, nlohmann::ordered_json& truth) {
   }
   {
     std::ofstream f(case_dir / "sources.csv");
-    f << "id,name,lon,lat,height_m,industry,pollutants,exit_velocity_m_s,exit_temp_k,stack_diameter_m\n";
+    f << "id,name,lon,lat,height_m,industry,pollutants,exit_velocity_m_s,exit_temp_k,stack_diameter_m"
+      << (o.registry_permits ? ",permitted_g_s\n" : "\n");
+    Stream permit(o.seed, "permits:" + o.kind);  // its own stream: the rest of the incident is unchanged
     for (const Facility& s : in.registry) {
       f << s.id << ',' << s.name << ',' << num(coord, pl.lon(s.p)) << ',' << num(coord, pl.lat(s.p)) << ','
         << num("%.1f", s.registry_height_m) << ',' << s.industry << ',' << o.pollutant << ";nox";
       if (s.exit_velocity_m_s > 0)
-        f << ',' << num("%.1f", s.exit_velocity_m_s) << ',' << num("%.0f", s.exit_temp_k) << ',' << num("%.2f", s.diameter_m) << '\n';
+        f << ',' << num("%.1f", s.exit_velocity_m_s) << ',' << num("%.0f", s.exit_temp_k) << ',' << num("%.2f", s.diameter_m);
       else
-        f << ",,,\n";
+        f << ",,,";
+      if (o.registry_permits) {
+        // what it emits on an ordinary day (all_emitters: an innocent's rate is scaled by
+        // --permitted-scale, a culprit's is not), times 1-2
+        bool culprit = false;
+        for (const Culprit& c : in.culprits) culprit = culprit || (c.facility >= 0 && in.registry[static_cast<std::size_t>(c.facility)].id == s.id);
+        const double usual = s.permitted_g_s * (culprit ? 1.0 : o.permitted_scale);
+        f << ',' << num("%.4g", usual * permit.in(1.0, 2.0));
+      }
+      f << '\n';
     }
   }
   const std::string sampler_prefix = in.field ? "S" : "M";

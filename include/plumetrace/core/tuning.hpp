@@ -128,6 +128,12 @@ inline constexpr double kPriorPair = 0.13;
 inline constexpr double kPriorUnlisted = 0.09;
 inline constexpr double kPriorNoRelease = 0.10;
 
+/// The usual emissions' common scale a (fit_usual_emissions) is searched up to this multiple of
+/// the assumed 1 g/s per facility when the registry gives no rates: a county's small works emit
+/// 0.1-10 g/s; 100 allows a registry of a few large plants without letting the usual field
+/// grow to explain an incident on its own (the rate grid is coarse there anyway).
+inline constexpr double kUsualScaleMax = 100.0;
+
 /// Model error of the plume part (natural-log units): a factor of 2 (σ = ln 2 ≈ 0.7) is the
 /// usual skill of Gaussian models against tracer data (FAC2 ≈ 50–70 %, Hanna et al. 1993).
 inline constexpr double kSigmaModelLog = 0.7;

@@ -29,6 +29,10 @@ struct Observation {
   /// A mobile segment's first and last sample positions (analysis CRS); equal to x_m, y_m for a
   /// fixed receptor. Operators sample the segment between them.
   double x0_m{}, y0_m{}, x1_m{}, y1_m{};
+  /// Modelled contribution of the registry's usual (permitted) emissions at this receptor, case
+  /// units: added to the platform's background as the level "no release" expects. 0 until the
+  /// inversion room's fit_usual_emissions() sets it.
+  double usual{};
 };
 
 /// Where a platform's background came from.

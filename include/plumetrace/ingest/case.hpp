@@ -60,6 +60,9 @@ struct Source {
   std::optional<double> exit_velocity_m_s;
   std::optional<double> exit_temp_k;
   std::optional<double> stack_diameter_m;
+  /// Its usual (permitted) emission rate of the traced pollutant, g/s, when the registry gives
+  /// one (`permitted_g_s`): what it emits on an ordinary day, part of "no release".
+  std::optional<double> permitted_g_s;
   std::map<std::string, std::string> extra;  ///< any other column/property, verbatim
   std::size_t line{};                    ///< line (CSV) or feature number in its file
 };

@@ -4,8 +4,11 @@
 /// "candidates j1 and j2 both emitted", "an unregistered source in grid cell c emitted" and
 /// "no release" (nothing beyond background and the usual emissions).
 /// Each is scored against every observation with a heavy-tailed (Student-t) error in log space,
-///   r_i = ln(y_i + c_i) − ln(b_i + q·H_i + c_i),   σ_i² = σ_model²·(m_i/(b_i+m_i))² + (n_i/(b_i+c_i))²,
-/// where b_i and n_i are the platform background and noise (fusion) and c_i = max(n_i, 0.2 b_i).
+///   r_i = ln(y_i + c_i) − ln(b_i + u_i + q·H_i + c_i),
+///   σ_i² = σ_model²·((m_i + u_i)/(b_i + m_i + u_i))² + (n_i/(b_i+c_i))²,
+/// where b_i and n_i are the platform background and noise (fusion), c_i = max(n_i, 0.2 b_i),
+/// u_i the registry's usual emissions at the observation (fit_usual_emissions; 0 until set), and
+/// m_i the release part, modelled or observed (y_i − b_i − u_i), whichever is larger.
 /// The rate q is marginalised on a log-uniform grid, the wind direction over the operator's
 /// ensemble members independently in each `direction_block_s` block of time (meander and
 /// hourly wind errors are not shared by the whole episode), the rate being common to all blocks.
@@ -50,6 +53,8 @@ struct InversionOptions {
   double direction_block_s{tuning::kDirectionBlockS};  ///< the wind-direction error is independent between blocks this long
   double short_direction_block_s{tuning::kShortDirectionBlockS};  ///< ...and this long for samples shorter than 10 minutes
   int threads{0};                                   ///< 0: hardware concurrency
+  /// model the registry's usual emissions (fit_usual_emissions, run by the caller); off by default
+  bool usual_emissions{false};
   /// The analyst's suspected release window, a prior on the release timing (ReleaseTiming in
   /// inversion.cpp; tuning::kGivenWindowPrior); releases anywhere in the operator's emission span
   /// stay possible.
@@ -63,6 +68,8 @@ struct CandidateSite {
   /// stack exit data when the registry gives them: the release height is then the effective
   /// height (stack height + Briggs rise), h_m unused
   std::optional<StackParams> stack;
+  /// its usual (permitted) emission rate, g/s, when the registry gives one (fit_usual_emissions)
+  std::optional<double> usual_g_s;
 };
 
 struct RateEstimate {
@@ -126,6 +133,27 @@ struct ReleaseProfile {
 ReleaseProfile release_profile_g_s(const SourceReceptorOperator& op, const ObservationSet& obs,
                                    const CandidateSite& site, const std::vector<EpochSeconds>& block_starts,
                                    double to_case_units);
+
+/// The registry's usual emissions: what every facility emits on an ordinary day, steadily over
+/// the operator's emission span. At observation i they give U_i = Σ_j s_j H̄_ij (H̄: the
+/// member-weighted mean sensitivity; s_j: the site's usual_g_s, or where it has none the median
+/// of those given, else 1 g/s), and their common scale a ≥ 0 is fitted by maximum likelihood under
+/// the inversion's own error model (Student-t in log space: the few observations of an incident
+/// are outliers to it, not its signal), at most 1 when every site has its rate. a·U_i is written
+/// to each observation's `usual` (every other observation's is set to 0) and from then on is part
+/// of the level that "no release" expects: a release is what stands above background AND the
+/// usual emissions (issue #7: a registry emitting its permits through a calm night built up
+/// readings that the tracer gave to whichever facility lay upwind).
+struct UsualEmissions {
+  double scale{};                ///< a, a multiple of the s_j
+  double mean_rate_g_s{};        ///< a × the mean s_j: the typical facility's usual rate, g/s
+  std::size_t facilities{};      ///< sites whose usual plume reaches an observation
+  std::size_t permitted{};       ///< sites with a usual_g_s of their own
+  double max_usual{};            ///< the largest a·U_i, case units
+  double log_likelihood_gain{};  ///< of the fitted a over a = 0 (tempered log units)
+};
+UsualEmissions fit_usual_emissions(const SourceReceptorOperator& op, ObservationSet& obs,
+                                   const std::vector<CandidateSite>& candidates, const InversionOptions& options);
 
 InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& obs, const Grid& grid,
                        const std::vector<CandidateSite>& candidates, const InversionOptions& options);

@@ -36,7 +36,7 @@ struct TraceResult {
   nlohmann::json ranking;          ///< the ranking document (CONTRACT §3)
   Grid grid;
   std::string crs_wkt;
-  std::vector<float> posterior;    ///< P(source in cell | data), all hypotheses (sums to 1 with registry mass outside)
+  std::vector<float> posterior;    ///< P(source in cell | data), all hypotheses (sums to 1 − no_release with registry mass outside)
   std::vector<float> footprint;    ///< mean receptor sensitivity, s/m³ per (g/s) emitted from the cell
   std::vector<float> fused;        ///< fused observations, case units, NaN where unmeasured
 };

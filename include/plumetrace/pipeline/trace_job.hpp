@@ -44,6 +44,10 @@ struct TraceJobRequest {
   std::optional<RequestTime> start;  ///< suspected release start; nullopt = start of the data
   std::optional<RequestTime> end;    ///< suspected release end; nullopt = end of the data
   int threads{0};                    ///< kernel threads; 0 = all cores
+  /// Model the registry's usual emissions as part of "no release" (fit_usual_emissions). Off by
+  /// default: with no permits in the registry the fitted field also absorbs releases (README,
+  /// Pipeline "Usual emissions").
+  bool usual_emissions{false};
 };
 
 /// Thrown out of run_trace_job when its CancelToken was cancelled (checked between phases).
