@@ -14,6 +14,7 @@
 #include "plumetrace/ingest/case.hpp"
 #include "plumetrace/outputs/border_flux.hpp"
 #include "plumetrace/outputs/inspect.hpp"
+#include "plumetrace/outputs/regions.hpp"
 #include "plumetrace/outputs/trace.hpp"
 #include "audit_cmd.hpp"
 #include "plumetrace/audit/log.hpp"
@@ -40,6 +41,8 @@ constexpr const char* kUsage =
     "        analysis CRS and grid, jurisdictions touched, rejected rows\n"
     "  border-flux CASE_DIR --between A,B [--pollutant P] [--start T] [--end T] [--json]\n"
     "        mass carried across the border of jurisdictions A and B, each way\n"
+    "  regions CASE_DIR [--pollutant P] [--start T] [--end T] [--out DIR] [--json] [--threads N]\n"
+    "        long-term source regions: PSCF and CWT from hourly back-trajectories, share per jurisdiction\n"
     "  tiles RASTER OUT_DIR [--zoom MIN-MAX] [--colormap-name NAME] [--rescale LO,HI]\n"
     "        write an XYZ PNG tile pyramid and tilejson.json for static hosting\n"
     "  serve [--data DIR] [--listen HOST:PORT] [--store URL] [--cors ORIGIN]\n"
@@ -95,6 +98,22 @@ constexpr const char* kBorderFluxHelp =
     "  --start T      ISO 8601 start of the window (default: start of the data); also --from\n"
     "  --end T        ISO 8601 end of the window (default: end of the data); also --to\n"
     "  --json         print the result as JSON on standard output and nothing else there\n";
+
+constexpr const char* kRegionsHelp =
+    "usage: plumetrace regions CASE_DIR [--pollutant P] [--start T] [--end T] [--out DIR] [--json] [--threads N]\n"
+    "\n"
+    "Long-term source regions of the case's fixed stations (weeks to months of readings): a\n"
+    "back-trajectory from every station for every hourly mean (24 h, or until it leaves the grid),\n"
+    "gridded as PSCF (share of residence time above each station's 90th percentile) and CWT\n"
+    "(residence-time-weighted mean concentration) with openair's count weights, and the share of\n"
+    "the excess over background that each jurisdiction sent (docs/regions.md).\n"
+    "\n"
+    "  --pollutant P  variable (default: case.json's pollutant)\n"
+    "  --start T      ISO 8601 start of the period (default: start of the data)\n"
+    "  --end T        ISO 8601 end of the period (default: end of the data)\n"
+    "  --out DIR      write regions.json, pscf.tif and cwt.tif (Cloud-Optimised GeoTIFF)\n"
+    "  --json         print the document as JSON on standard output and nothing else there\n"
+    "  --threads N    worker threads (default: all cores; the result does not depend on it)\n";
 
 struct Args {
   std::vector<std::string> positional;
@@ -242,6 +261,37 @@ int cmd_border_flux(int argc, char** argv) {
   return 0;
 }
 
+int cmd_regions(int argc, char** argv) {
+  const Args a = parse_args(argc, argv, 2, {"--pollutant", "--start", "--end", "--out", "--threads"},
+                            {"--json", "--help"});
+  if (has_flag(a, "--help")) {
+    std::cout << kRegionsHelp;
+    return 0;
+  }
+  if (a.positional.size() != 1) throw InvalidInput("regions needs exactly one CASE_DIR");
+  RegionsRequest r;
+  if (auto it = a.options.find("--pollutant"); it != a.options.end()) r.pollutant = it->second;
+  if (auto it = a.options.find("--start"); it != a.options.end()) r.start = it->second;
+  if (auto it = a.options.find("--end"); it != a.options.end()) r.end = it->second;
+  if (auto it = a.options.find("--threads"); it != a.options.end()) {
+    try {
+      r.threads = std::stoi(it->second);
+    } catch (const std::exception&) {
+      throw InvalidInput("--threads needs a number, got '" + it->second + "'");
+    }
+  }
+  const Case c = load_case(a.positional[0]);
+  const bool json_out = has_flag(a, "--json");
+  if (!json_out) print_diagnostics_summary(c);
+  const RegionsResult res = run_regions(c, r);
+  if (auto it = a.options.find("--out"); it != a.options.end()) write_regions_outputs(res, it->second);
+  if (json_out)
+    std::cout << res.document.dump(2) << "\n";
+  else
+    std::cout << format_regions_table(res.document);
+  return 0;
+}
+
 int cmd_tiles(int argc, char** argv) {
   const Args a = parse_args(argc, argv, 2, cli::kTilesOptions, {"--help"});
   if (has_flag(a, "--help")) {
@@ -309,6 +359,7 @@ int main(int argc, char** argv) {
     if (cmd == "inspect") return cmd_inspect(argc, argv);
     if (cmd == "tiles") return cmd_tiles(argc, argv);
     if (cmd == "border-flux") return cmd_border_flux(argc, argv);
+    if (cmd == "regions") return cmd_regions(argc, argv);
     if (cmd == "serve") return cmd_serve(argc, argv);
     if (cmd == "sample-inspections") return cmd_sample_inspections(argc, argv);
     if (cmd == "plan") return cmd_plan(argc, argv);

@@ -231,6 +231,12 @@ bool parse_finite_double(std::string_view s, double& out) noexcept {
   return true;
 }
 
+double round_to(double v, int digits) {
+  if (!std::isfinite(v) || v == 0) return v;
+  const double mag = std::pow(10.0, digits - 1 - static_cast<int>(std::floor(std::log10(std::abs(v)))));
+  return std::round(v * mag) / mag;
+}
+
 std::string ascii_lower(std::string_view s) {
   std::string r(s);
   for (char& c : r)

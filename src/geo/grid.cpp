@@ -129,7 +129,7 @@ Grid make_grid(const Case& c, const std::string& crs, const GridOptions& options
     if (!std::isfinite(cell_m) || cell_m <= 0.0)
       throw InvalidInput("case.json grid_m must be a positive number of metres");
   } else {
-    const double basis_m = data_long_m > 0.0 ? data_long_m : data_long_m + 2.0 * margin_m;
+    const double basis_m = data_long_m > 0.0 && !options.cells_across_margin ? data_long_m : data_long_m + 2.0 * margin_m;
     const int target = std::max(1, options.target_cells_long_side);
     cell_m = std::max(options.min_cell_m, round_125(basis_m / target));
   }

@@ -24,9 +24,12 @@
 
 namespace plumetrace {
 
-std::vector<TrajectoryPoint> trajectory(const WindField& wind, double x0_m, double y0_m,
-                                        EpochSeconds t0, double duration_s, double dt_s,
-                                        double max_step_m) {
+namespace {
+
+/// trajectory() and trajectory_on_grid(): `grid` null = no stop at the grid's edge.
+std::vector<TrajectoryPoint> integrate_trajectory(const WindField& wind, const Grid* grid, double x0_m,
+                                                  double y0_m, EpochSeconds t0, double duration_s,
+                                                  double dt_s, double max_step_m) {
   if (!(dt_s > 0) || !std::isfinite(dt_s)) throw InvalidInput("trajectory: dt_s must be > 0");
   if (!std::isfinite(duration_s)) throw InvalidInput("trajectory: duration must be finite");
   if (!(max_step_m > 0)) throw InvalidInput("trajectory: max_step_m must be > 0");
@@ -54,8 +57,23 @@ std::vector<TrajectoryPoint> trajectory(const WindField& wind, double x0_m, doub
     t += sgn * h;
     remaining -= h;
     out.push_back({x, y, t, path});
+    if (grid && !grid->contains(x, y)) break;
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<TrajectoryPoint> trajectory(const WindField& wind, double x0_m, double y0_m,
+                                        EpochSeconds t0, double duration_s, double dt_s,
+                                        double max_step_m) {
+  return integrate_trajectory(wind, nullptr, x0_m, y0_m, t0, duration_s, dt_s, max_step_m);
+}
+
+std::vector<TrajectoryPoint> trajectory_on_grid(const WindField& wind, const Grid& grid, double x0_m,
+                                                double y0_m, EpochSeconds t0, double duration_s,
+                                                double dt_s, double max_step_m) {
+  return integrate_trajectory(wind, &grid, x0_m, y0_m, t0, duration_s, dt_s, max_step_m);
 }
 
 namespace {

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "plumetrace/border/attribution.hpp"
+#include "plumetrace/core/csv.hpp"
 #include "plumetrace/core/error.hpp"
 #include "plumetrace/core/parallel.hpp"
 #include "plumetrace/core/time.hpp"
@@ -52,12 +53,6 @@ std::optional<int> explicit_offset_minutes(const std::string& text) {
   const int h = std::stoi(digits.substr(0, 2));
   const int m = digits.size() == 4 ? std::stoi(digits.substr(2, 2)) : 0;
   return (text[sign] == '-' ? -1 : 1) * (h * 60 + m);
-}
-
-double round_to(double v, int digits) {
-  if (!std::isfinite(v) || v == 0) return v;
-  const double mag = std::pow(10.0, digits - 1 - static_cast<int>(std::floor(std::log10(std::abs(v)))));
-  return std::round(v * mag) / mag;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <span>
 #include <sstream>
 #include <vector>
 
@@ -122,6 +123,12 @@ const std::pair<const char*, const char*> kPlanResultFiles[] = {
     {"bundle.zip", "application/zip"}, {"report.html", "text/html; charset=utf-8"}, {"map.png", "image/png"},
     {"manifest.json", "application/json"}, {"plan.json", "application/json"}};
 
+/// The files of a regions job served under /jobs/{id}/results/ (name, media type).
+const std::pair<const char*, const char*> kRegionsResultFiles[] = {
+    {"pscf.tif", "image/tiff; application=geotiff; profile=cloud-optimized"},
+    {"cwt.tif", "image/tiff; application=geotiff; profile=cloud-optimized"},
+    {"regions.json", "application/json"}};
+
 /// The OGC status document of a job.
 json status_document(const JobRecord& j) {
   json doc = {{"jobID", j.id},          {"processID", j.process}, {"type", "process"},
@@ -132,11 +139,16 @@ json status_document(const JobRecord& j) {
   doc["links"] = json::array({{{"href", "/jobs/" + j.id}, {"rel", "self"}, {"type", kJson}, {"title", "this document"}}});
   if (j.status == JobStatus::successful) {
     doc["links"].push_back({{"href", "/jobs/" + j.id + "/results"}, {"rel", kResultsRel}, {"type", kJson},
-                            {"title", j.process == "plan"    ? "the plan document"
-                                      : j.process == "trace" ? "the ranking document"
-                                                             : "the draw"}});
+                            {"title", j.process == "plan"      ? "the plan document"
+                                      : j.process == "trace"   ? "the ranking document"
+                                      : j.process == "regions" ? "the regions document"
+                                                               : "the draw"}});
     if (j.process == "plan")
       for (const auto& [file, type] : kPlanResultFiles)
+        doc["links"].push_back({{"href", "/jobs/" + j.id + "/results/" + file}, {"rel", "enclosure"}, {"type", type},
+                                {"title", file}});
+    if (j.process == "regions")
+      for (const auto& [file, type] : kRegionsResultFiles)
         doc["links"].push_back({{"href", "/jobs/" + j.id + "/results/" + file}, {"rel", "enclosure"}, {"type", type},
                                 {"title", file}});
   }
@@ -183,6 +195,33 @@ json plan_process_description() {
   return d;
 }
 
+/// An OGC process input that is one string.
+json string_input_description(const char* title, const char* desc, int min_occurs) {
+  return json{{"title", title}, {"description", desc}, {"minOccurs", min_occurs}, {"maxOccurs", 1},
+              {"schema", {{"type", "string"}}}};
+}
+
+json regions_process_summary() {
+  return process_summary("regions", "Long-term source regions of a case's stations",
+                         "plumetrace regions on a stored case: hourly back-trajectories from every station, PSCF and "
+                         "CWT on the grid (pscf.tif, cwt.tif) and the share per jurisdiction (CONTRACT §2)",
+                         {"value", "reference"});
+}
+
+json regions_process_description() {
+  json d = regions_process_summary();
+  d["inputs"] = {{"case", string_input_description("case", "name of a case uploaded to /api/v1/cases/{case}", 1)},
+                 {"pollutant", string_input_description("pollutant", "variable; default: case.json's pollutant", 0)},
+                 {"start", string_input_description("start", "ISO 8601 start of the period; default: start of the data", 0)},
+                 {"end", string_input_description("end", "ISO 8601 end of the period; default: end of the data", 0)}};
+  d["inputs"]["start"]["schema"]["format"] = "date-time";
+  d["inputs"]["end"]["schema"]["format"] = "date-time";
+  d["outputs"] = {{"regions", {{"title", "regions document"}, {"schema", {{"type", "object"}, {"contentMediaType", kJson}}}}},
+                  {"pscf", {{"title", "pscf.tif"}, {"schema", {{"type", "string"}, {"contentMediaType", "image/tiff"}}}}},
+                  {"cwt", {{"title", "cwt.tif"}, {"schema", {{"type", "string"}, {"contentMediaType", "image/tiff"}}}}}};
+  return d;
+}
+
 json sampling_process_summary() {
   return process_summary("sample-inspections", "A \"double random\" inspection draw",
                          "plumetrace sample-inspections on a stored case's registry (its credit tiers): facilities drawn "
@@ -205,15 +244,11 @@ json sampling_process_description() {
 
 json trace_process_description() {
   json d = trace_process_summary();
-  auto str = [](const char* title, const char* desc, int min_occurs) {
-    return json{{"title", title}, {"description", desc}, {"minOccurs", min_occurs}, {"maxOccurs", 1},
-                {"schema", {{"type", "string"}}}};
-  };
-  d["inputs"] = {{"case", str("case", "name of a case uploaded to /api/v1/cases/{case}", 1)},
-                 {"pollutant", str("pollutant", "variable to trace; default: case.json's pollutant", 0)},
-                 {"start", str("start", "ISO 8601 start of the suspected release", 0)},
-                 {"end", str("end", "ISO 8601 end of the suspected release", 0)},
-                 {"usual_emissions", str("usual emissions", "\"fit\": the registry's usual emissions are part of "
+  d["inputs"] = {{"case", string_input_description("case", "name of a case uploaded to /api/v1/cases/{case}", 1)},
+                 {"pollutant", string_input_description("pollutant", "variable to trace; default: case.json's pollutant", 0)},
+                 {"start", string_input_description("start", "ISO 8601 start of the suspected release", 0)},
+                 {"end", string_input_description("end", "ISO 8601 end of the suspected release", 0)},
+                 {"usual_emissions", string_input_description("usual emissions", "\"fit\": the registry's usual emissions are part of "
                                          "\"no release\"; \"off\" (default): the background alone", 0)}};
   d["inputs"]["usual_emissions"]["schema"]["enum"] = {"fit", "off"};
   d["inputs"]["start"]["schema"]["format"] = "date-time";
@@ -363,25 +398,29 @@ struct Api::Impl {
     if (s.size() == 1) {
       require(m == http::verb::get, "GET");
       return json_response(http::status::ok, req,
-                           {{"processes", json::array({trace_process_summary(), plan_process_summary(), sampling_process_summary()})},
+                           {{"processes", json::array({trace_process_summary(), plan_process_summary(), sampling_process_summary(),
+                                                        regions_process_summary()})},
                             {"links", json::array({{{"href", "/processes"}, {"rel", "self"}, {"type", kJson}}})}});
     }
-    if (s[1] != "trace" && s[1] != "plan" && s[1] != "sample-inspections") throw NotFound("no process '" + s[1] + "'");
+    if (s[1] != "trace" && s[1] != "plan" && s[1] != "sample-inspections" && s[1] != "regions")
+      throw NotFound("no process '" + s[1] + "'");
     if (s.size() == 2) {
       require(m == http::verb::get, "GET");
       return json_response(http::status::ok, req,
-                           s[1] == "plan"    ? plan_process_description()
-                           : s[1] == "trace" ? trace_process_description()
-                                             : sampling_process_description());
+                           s[1] == "plan"      ? plan_process_description()
+                           : s[1] == "trace"   ? trace_process_description()
+                           : s[1] == "regions" ? regions_process_description()
+                                               : sampling_process_description());
     }
     if (s.size() != 3 || s[2] != "execution") throw NotFound("no such resource");
     require(m == http::verb::post, "POST");
     const json body = json::parse(req.body(), nullptr, false);
     if (body.is_discarded() || !body.is_object()) throw InvalidInput("the body must be a JSON object {\"inputs\": {...}}");
     const json inputs = body.value("inputs", json());
-    const JobRecord job = s[1] == "plan"    ? jobs.submit_plan(inputs)
-                          : s[1] == "trace" ? jobs.submit_trace(inputs)
-                                            : jobs.submit_sampling(inputs);
+    const JobRecord job = s[1] == "plan"      ? jobs.submit_plan(inputs)
+                          : s[1] == "trace"   ? jobs.submit_trace(inputs)
+                          : s[1] == "regions" ? jobs.submit_regions(inputs)
+                                              : jobs.submit_sampling(inputs);
     const bool async = sv(req[http::field::prefer]).find("respond-async") != std::string_view::npos;
     if (async) {
       auto res = json_response(http::status::created, req, status_document(job));
@@ -450,8 +489,12 @@ struct Api::Impl {
     if (s.size() == 4 && s[2] == "results") {
       require(m == http::verb::get, "GET");
       const JobRecord done = finished_job();
-      for (const auto& [file, type] : kPlanResultFiles) {
-        if (done.process != "plan" || s[3] != file) continue;
+      using Files = std::span<const std::pair<const char*, const char*>>;
+      const Files files = done.process == "plan"      ? Files(kPlanResultFiles)
+                          : done.process == "regions" ? Files(kRegionsResultFiles)
+                                                      : Files();
+      for (const auto& [file, type] : files) {
+        if (s[3] != file) continue;
         std::ifstream f(jobs.output_dir(id) / file, std::ios::binary);
         if (!f) throw NotFound("job '" + id + "' has no " + file);
         std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());

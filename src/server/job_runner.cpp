@@ -7,6 +7,8 @@
 
 #include "plumetrace/audit/log.hpp"
 #include "plumetrace/core/error.hpp"
+#include "plumetrace/ingest/case.hpp"
+#include "plumetrace/outputs/regions.hpp"
 #include "plumetrace/pipeline/audited_jobs.hpp"
 #include "plumetrace/plan/plan_job.hpp"
 #include "plumetrace/server/cases.hpp"
@@ -64,23 +66,51 @@ JobRunner::~JobRunner() {
 
 fs::path JobRunner::output_dir(const std::string& id) const { return store_.data_dir() / "jobs" / id; }
 
-JobRecord JobRunner::submit_trace(const json& inputs) {
+/// The request of a job on a stored case with a pollutant and a period (trace, regions), its
+/// inputs checked: `case` required, a valid name, stored; `pollutant` at most 64 bytes; `start`
+/// and `end` ISO 8601; `extra` names further string inputs copied when given (checked by the caller).
+static json case_period_request(Store& store, const json& inputs, std::initializer_list<const char*> extra) {
   if (!inputs.is_object()) throw InvalidInput("the body needs an object \"inputs\"");
   const std::string case_name = string_input(inputs, "case");
   if (case_name.empty()) throw InvalidInput("inputs.case is required");
   if (!valid_case_name(case_name)) throw InvalidInput("inputs.case is not a valid case name");
-  const std::string pollutant = string_input(inputs, "pollutant");
-  if (pollutant.size() > 64) throw InvalidInput("inputs.pollutant is too long");
+  if (string_input(inputs, "pollutant").size() > 64) throw InvalidInput("inputs.pollutant is too long");
   for (const char* key : {"start", "end"})
     if (const std::string t = string_input(inputs, key); !t.empty()) (void)pipeline::parse_request_time(t);
-  const std::string usual = string_input(inputs, "usual_emissions");
+  if (!store.case_exists(case_name)) throw NotFound("no case '" + case_name + "'");
+  json req = {{"case", case_name}};
+  for (const char* key : {"pollutant", "start", "end"})
+    if (const std::string v = string_input(inputs, key); !v.empty()) req[key] = v;
+  for (const char* key : extra)
+    if (const std::string v = string_input(inputs, key); !v.empty()) req[key] = v;
+  return req;
+}
+
+JobRecord JobRunner::submit_trace(const json& inputs) {
+  const std::string usual = inputs.is_object() ? string_input(inputs, "usual_emissions") : "";
   if (!usual.empty() && usual != "fit" && usual != "off")
     throw InvalidInput("inputs.usual_emissions is \"fit\" or \"off\", got \"" + usual.substr(0, 16) + "\"");
-  if (!store_.case_exists(case_name)) throw NotFound("no case '" + case_name + "'");
-  json req = {{"case", case_name}};
-  for (const char* key : {"pollutant", "start", "end", "usual_emissions"})
-    if (const std::string v = string_input(inputs, key); !v.empty()) req[key] = v;
-  return accept("trace", case_name, req);
+  const json req = case_period_request(store_, inputs, {"usual_emissions"});
+  return accept("trace", req.at("case").get<std::string>(), req);
+}
+
+JobRecord JobRunner::submit_regions(const json& inputs) {
+  const json req = case_period_request(store_, inputs, {});
+  return accept("regions", req.at("case").get<std::string>(), req);
+}
+
+std::string JobRunner::run_regions_job(const JobRecord& rec, const fs::path& work) {
+  const json req = json::parse(rec.request_json);
+  materialize_case(store_, rec.case_name, work);
+  const Case c = load_case(work);
+  RegionsRequest r;
+  r.pollutant = req.value("pollutant", "");
+  r.start = req.value("start", "");
+  r.end = req.value("end", "");
+  r.threads = kernel_threads_;
+  const RegionsResult res = run_regions(c, r);
+  write_regions_outputs(res, output_dir(rec.id));
+  return res.document.dump();
 }
 
 JobRecord JobRunner::accept(const std::string& process, const std::string& case_name, const json& request) {
@@ -289,7 +319,9 @@ void JobRunner::run(const std::string& id) {
     const auto rec = store_.job(id);
     if (rec && rec->status == JobStatus::accepted && rec->process != "trace" &&
         store_.update_job(id, JobStatus::running, 0, "running")) {
-      const std::string result = rec->process == "plan" ? run_plan(*rec, work) : run_sampling(*rec, work);
+      const std::string result = rec->process == "plan"      ? run_plan(*rec, work)
+                                 : rec->process == "regions" ? run_regions_job(*rec, work)
+                                                             : run_sampling(*rec, work);
       store_.finish_job(id, JobStatus::successful, "done", result);
     } else if (rec && rec->status == JobStatus::accepted && store_.update_job(id, JobStatus::running, 0, "running")) {
       const json req = json::parse(rec->request_json);

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include "plumetrace/geo/crs.hpp"
+#include "run_command.hpp"
 
 namespace {
 
@@ -24,17 +25,7 @@ using nlohmann::json;
 
 /// Runs the plumetrace binary; returns the exit status, stdout in `out` and stderr in `err`.
 int plumetrace(const std::string& args, std::string& out, std::string& err) {
-  const fs::path err_file = fs::temp_directory_path() / ("plumetrace_enf_err_" + std::to_string(::getpid()));
-  const std::string cmd = std::string("'") + PLUMETRACE_BINARY + "' " + args + " 2>'" + err_file.string() + "'";
-  FILE* p = ::popen(cmd.c_str(), "r");
-  out.clear();
-  char buf[4096];
-  for (std::size_t n; p != nullptr && (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = p != nullptr ? ::pclose(p) : -1;
-  std::ifstream f(err_file);
-  err.assign(std::istreambuf_iterator<char>(f), {});
-  fs::remove(err_file);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return plumetrace::testing_support::run_command(std::string("'") + PLUMETRACE_BINARY + "' " + args, out, err);
 }
 
 fs::path fresh_dir(const std::string& name) {

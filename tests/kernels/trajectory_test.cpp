@@ -77,6 +77,20 @@ TEST(Trajectory, BackwardGoesUpwindAndStepLimit) {
   EXPECT_THROW(trajectory(f, 0, 0, kT0, 600, 0), InvalidInput);
 }
 
+TEST(Trajectory, OnGridStopsAtTheFirstPointOutside) {
+  const WindField f = WindField::uniform(5, 0, Stability::D);
+  const Grid grid{"EPSG:32650", -5000.0, 1000.0, 100.0, 100, 20};  // x -5000..5000, y -1000..1000
+  // backward from x = 0 at 5 m/s: x falls by 300 m per 60 s step, outside after 17 steps (-5100 m)
+  const auto on = trajectory_on_grid(f, grid, 0, 0, kT0, -3600, 60);
+  ASSERT_EQ(on.size(), 18U);
+  EXPECT_NEAR(on.back().x_m, -5100, 1e-6);
+  EXPECT_FALSE(grid.contains(on.back().x_m, on.back().y_m));
+  for (std::size_t i = 0; i + 1 < on.size(); ++i) EXPECT_TRUE(grid.contains(on[i].x_m, on[i].y_m));
+  // the same steps as the unbounded trajectory up to there
+  const auto all = trajectory(f, 0, 0, kT0, -3600, 60);
+  for (std::size_t i = 0; i < on.size(); ++i) EXPECT_EQ(on[i].x_m, all[i].x_m);
+}
+
 // (b) Homogeneous turbulence: lateral variance follows Taylor (1921),
 // σy²(t) = 2 σv² T_L² (t/T_L - 1 + exp(-t/T_L)), within 10 %.
 TEST(Particles, TaylorLateralSpread) {

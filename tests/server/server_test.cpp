@@ -635,3 +635,75 @@ TEST(Server, SampleInspectionsJobDrawsFromTheStoredRegistryLikeTheCli) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Server, RegionsJobAnswersLikeTheCliAndServesItsRasters) {
+  ServerProcess srv(fresh_dir("regions"));
+  const int port = srv.port();
+  // three days at three stations next to the 永康市 | 缙云县 border (scripts/make-regions-case.py)
+  const fs::path src = fresh_dir("regions_src");
+  const std::string make = std::string("python3 '") + PLUMETRACE_SOURCE_DIR + "/scripts/make-regions-case.py' --out '" +
+                           src.string() + "' --days 3 --stations 3 --seed 5";
+  ASSERT_EQ(std::system(make.c_str()), 0);
+  for (const char* f : {"case.json", "stations.csv", "readings.csv", "boundaries.geojson"}) {
+    const int status = http_request(port, verb::put, std::string("/api/v1/cases/long/files/") + f, slurp(src / f)).status;
+    ASSERT_TRUE(status == 200 || status == 201) << f << " " << status;
+  }
+
+  const json listed = json::parse(http_request(port, verb::get, "/processes").body);
+  bool found = false;
+  for (const json& p : listed.at("processes")) found = found || p.at("id") == "regions";
+  EXPECT_TRUE(found);
+  EXPECT_EQ(http_request(port, verb::get, "/processes/regions").status, 200);
+
+  const json body = {{"inputs", {{"case", "long"}}}};
+  const HttpResult r = http_request(port, verb::post, "/processes/regions/execution", body.dump(),
+                                    {{"Content-Type", "application/json"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json doc = json::parse(r.body);
+  EXPECT_EQ(doc.at("hours"), 72);
+  EXPECT_EQ(doc.at("stations"), 3);
+  ASSERT_FALSE(doc.at("jurisdictions").empty());
+
+  // the CLI on the same folder gives the same document
+  const fs::path out = src / "cli.json";
+  fs::remove(src / "truth.json");
+  const std::string cmd = std::string("'") + PLUMETRACE_BINARY + "' regions '" + src.string() + "' --json > '" + out.string() + "'";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  const json cli = json::parse(slurp(out));
+  EXPECT_EQ(cli.at("jurisdictions"), doc.at("jurisdictions"));
+  EXPECT_EQ(cli.at("pscf_peak"), doc.at("pscf_peak"));
+
+  // the rasters, linked from the job's status
+  const std::string id = r.header("location").substr(std::string("/jobs/").size());
+  const json status = json::parse(http_request(port, verb::get, "/jobs/" + id).body);
+  int enclosures = 0;
+  for (const json& l : status.at("links")) enclosures += l.at("rel") == "enclosure";
+  EXPECT_EQ(enclosures, 3);
+  for (const char* f : {"pscf.tif", "cwt.tif"}) {
+    const HttpResult tif = http_request(port, verb::get, "/jobs/" + id + "/results/" + f);
+    ASSERT_EQ(tif.status, 200) << f;
+    EXPECT_EQ(tif.body.substr(0, 4), std::string("II*\0", 4)) << f;
+    EXPECT_EQ(tif.header("content-type").rfind("image/tiff", 0), 0U);
+  }
+  expect_problem(http_request(port, verb::get, "/jobs/" + id + "/results/bundle.zip"), 404);
+
+  const auto post = [&](const json& b) {
+    return http_request(port, verb::post, "/processes/regions/execution", b.dump(), {{"Content-Type", "application/json"}});
+  };
+  expect_problem(post({{"inputs", {{"case", "nosuch"}}}}), 404);
+  expect_problem(post({{"inputs", {{"case", "long"}, {"start", "soon"}}}}), 400);
+  expect_problem(post({{"inputs", json::object()}}), 400);
+  // a case without wind: the job fails with the reason
+  ASSERT_EQ(http_request(port, verb::put, "/api/v1/cases/calm/files/stations.csv", "id,lon,lat,height_m\nM1,120.1,28.8,3\n").status, 201);
+  ASSERT_LT(http_request(port, verb::put, "/api/v1/cases/calm/files/readings.csv",
+                         "station_id,time,variable,value,unit\nM1,2026-06-01T00:00:00+08:00,so2,12,ug/m3\n")
+                .status,
+            300);
+  const HttpResult calm = post({{"inputs", {{"case", "calm"}, {"pollutant", "so2"}}}});
+  expect_problem(calm, 422);
+  EXPECT_NE(calm.body.find("regions needs wind"), std::string::npos) << calm.body;
+}
+
+}  // namespace

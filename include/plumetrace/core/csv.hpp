@@ -81,6 +81,10 @@ bool parse_finite_double(std::string_view s, double& out) noexcept;
 /// ASCII lower-case copy.
 [[nodiscard]] std::string ascii_lower(std::string_view s);
 
+/// `v` rounded to `digits` significant figures (for documents people read); 0, NaN and
+/// infinities unchanged.
+[[nodiscard]] double round_to(double v, int digits);
+
 /// Header lookup: column names trimmed and compared case-insensitively.
 class CsvHeader {
  public:

@@ -37,6 +37,9 @@ struct GridOptions {
   double margin_fraction{0.25};  ///< margin on every side, as a fraction of the larger extent
   double min_margin_m{200.0};
   int target_cells_long_side{200};  ///< when cell_m is not given: extent/target rounded to 1-2-5
+  /// false: the extent above is the data's (the margin adds cells); true: the data's plus the
+  /// margins (a grid that is mostly margin, as the regions grid, keeps about target cells a side)
+  bool cells_across_margin{false};
   double min_cell_m{1.0};
 };
 

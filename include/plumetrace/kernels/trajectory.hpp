@@ -26,6 +26,12 @@ std::vector<TrajectoryPoint> trajectory(const WindField& wind, double x0_m, doub
                                         EpochSeconds t0, double duration_s, double dt_s,
                                         double max_step_m = 1e9);
 
+/// As trajectory(), but stops at the first point that lies outside `grid` (that point is the
+/// last one returned): a back-trajectory that has left the analysis grid says nothing more about it.
+std::vector<TrajectoryPoint> trajectory_on_grid(const WindField& wind, const Grid& grid, double x0_m,
+                                                double y0_m, EpochSeconds t0, double duration_s,
+                                                double dt_s, double max_step_m = 1e9);
+
 /// Particle footprint options.
 struct FootprintOptions {
   int particles{500};

@@ -53,6 +53,11 @@ class JobRunner {
   /// has no registry; Unavailable when the queue is full.
   [[nodiscard]] JobRecord submit_sampling(const nlohmann::json& inputs);
 
+  /// Check a regions execution's `inputs` (`case` required and existing; `pollutant`, `start`,
+  /// `end` optional strings; times ISO 8601), record an accepted job and queue it.
+  /// @throws InvalidInput for bad inputs; NotFound for an unknown case; Unavailable when the queue is full.
+  [[nodiscard]] JobRecord submit_regions(const nlohmann::json& inputs);
+
   /// Queue the jobs a previous run left accepted or running. Call once, at start.
   void resume();
 
@@ -64,7 +69,8 @@ class JobRunner {
   /// @throws NotFound for an unknown job.
   [[nodiscard]] JobRecord dismiss(const std::string& id);
 
-  /// The folder of a job's output files (trace: posterior.tif, ...; plan: bundle.zip, ...).
+  /// The folder of a job's output files (trace: posterior.tif, ...; plan: bundle.zip, ...;
+  /// regions: pscf.tif, cwt.tif).
   [[nodiscard]] std::filesystem::path output_dir(const std::string& id) const;
 
  private:
@@ -74,6 +80,8 @@ class JobRunner {
   void run(const std::string& id);
   /// The body of a plan job (run() handles its states and errors).
   [[nodiscard]] std::string run_plan(const JobRecord& rec, const std::filesystem::path& work);
+  /// The body of a regions job (its outputs: regions.json, pscf.tif, cwt.tif).
+  [[nodiscard]] std::string run_regions_job(const JobRecord& rec, const std::filesystem::path& work);
   /// The body of a sampling job.
   [[nodiscard]] std::string run_sampling(const JobRecord& rec, const std::filesystem::path& work);
   void notify(const std::string& id);
