@@ -1,10 +1,5 @@
 #include "plumetrace/fusion/observations.hpp"
 
-#include "imagery_io.hpp"
-
-#include <gdal.h>
-#include <ogr_srs_api.h>
-
 #include <algorithm>
 #include <cassert>
 #include <optional>
@@ -14,6 +9,7 @@
 
 #include "plumetrace/core/error.hpp"
 #include "plumetrace/core/tuning.hpp"
+#include "plumetrace/fusion/imagery.hpp"
 
 namespace plumetrace {
 namespace {
@@ -216,59 +212,50 @@ void add_traces(const Case& c, const Transformer& tr, const Grid& grid, const st
   }
 }
 
-void add_imagery(const Case& c, const Transformer& tr, const std::string& pollutant,
-                 EpochSeconds use_start, EpochSeconds use_end, const FusionOptions& o,
-                 ObservationSet& out, std::vector<std::vector<double>>& platform_values) {
+void add_imagery(const Case& c, const Transformer& tr, const Grid& grid, const std::string& pollutant,
+                 EpochSeconds use_start, EpochSeconds use_end, const FusionOptions& o, ObservationSet& out,
+                 std::vector<std::vector<double>>& platform_values) {
+  std::string grid_wkt;
   for (const Imagery& im : c.imagery) {
     for (const ImageryBand& b : im.bands) {
       if (b.variable != pollutant) continue;
       const EpochSeconds t = b.time_s.value_or(use_start);
       if (t < use_start || t >= use_end) continue;
-      const fusion_detail::Dataset ds = fusion_detail::open_imagery(im);
-      if (!ds) continue;
-      GDALRasterBandH band = GDALGetRasterBand(ds.get(), b.band);
-      if (band == nullptr) continue;
-      // block-average down to at most max_imagery_cells cells
-      const double cells = static_cast<double>(im.width) * im.height;
-      const int f = std::max(1, static_cast<int>(std::ceil(std::sqrt(cells / static_cast<double>(o.max_imagery_cells)))));
-      const int w = std::max(1, im.width / f), h = std::max(1, im.height / f);
-      std::vector<float> px(static_cast<std::size_t>(w) * h);
-      if (GDALRasterIOEx(band, GF_Read, 0, 0, im.width, im.height, px.data(), w, h, GDT_Float32, 0, 0,
-                         nullptr) != CE_None)
-        continue;
-      const fusion_detail::PixelToLonLat to_lonlat(im);
+      // area-average onto the analysis grid (coarsened to at most max_imagery_cells cells)
+      if (grid_wkt.empty()) grid_wkt = tr.wkt();
+      ImageryOnGrid on;
+      std::string why;
+      if (!warp_imagery_band(im, b, grid, grid_wkt, o.max_imagery_cells, on, why)) continue;
       Platform p;
       p.id = "imagery/" + im.name;
       p.kind = ObservationKind::Imagery;
       std::vector<double> vals;
-      for (float v : px)
-        if (std::isfinite(v) && (!b.nodata || v != static_cast<float>(*b.nodata))) vals.push_back(v);
       const int pi = static_cast<int>(out.platforms.size());
-      out.platforms.push_back(std::move(p));
-      out.raw_samples += vals.size();
-      platform_values.push_back(std::move(vals));
-      for (int r = 0; r < h; ++r) {
-        for (int col = 0; col < w; ++col) {
-          const float v = px[static_cast<std::size_t>(r) * w + col];
-          if (!std::isfinite(v) || (b.nodata && v == static_cast<float>(*b.nodata))) continue;
-          double gx = 0, gy = 0;
-          if (!to_lonlat((col + 0.5) * f, (r + 0.5) * f, gx, gy)) continue;
+      for (int r = 0; r < on.grid.rows; ++r) {
+        for (int col = 0; col < on.grid.cols; ++col) {
+          const std::size_t k = static_cast<std::size_t>(r) * on.grid.cols + col;
+          const float v = on.mean[k];
+          if (!std::isfinite(v) || !(on.count[k] > 0)) continue;
           Observation ob;
           ob.kind = ObservationKind::Imagery;
           ob.platform = pi;
-          ob.lon = gx;
-          ob.lat = gy;
-          if (!tr.forward(gx, gy, ob.x_m, ob.y_m)) continue;
+          ob.x_m = on.grid.x_center(col);
+          ob.y_m = on.grid.y_center(r);
+          if (!tr.inverse(ob.x_m, ob.y_m, ob.lon, ob.lat)) continue;
           ob.z_m = 1.0;
           ob.t_start = t;
           ob.averaging_s = 0;
           ob.value = v;
-          ob.samples = f * f;
+          ob.samples = std::max(1, static_cast<int>(std::lround(on.count[k])));
           ob.x0_m = ob.x1_m = ob.x_m;
           ob.y0_m = ob.y1_m = ob.y_m;
           out.obs.push_back(ob);
+          vals.push_back(v);
+          out.raw_samples += static_cast<std::size_t>(ob.samples);
         }
       }
+      out.platforms.push_back(std::move(p));
+      platform_values.push_back(std::move(vals));
     }
   }
 }
@@ -292,7 +279,7 @@ ObservationSet gather_observations(const Case& c, const Transformer& tr, const G
   const int var = c.readings.variable_index(pollutant);
   if (var >= 0) add_stations(c, tr, var, use_start, use_end, out, platform_values);
   add_traces(c, tr, grid, pollutant, use_start, use_end, options, out, platform_values);
-  add_imagery(c, tr, pollutant, use_start, use_end, options, out, platform_values);
+  add_imagery(c, tr, grid, pollutant, use_start, use_end, options, out, platform_values);
   assign_backgrounds(out.platforms, platform_values, c.settings.background_for(pollutant), options);
   return out;
 }

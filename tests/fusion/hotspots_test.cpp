@@ -10,10 +10,7 @@
 #include <random>
 #include <unistd.h>
 
-#include <cpl_conv.h>
-#include <gdal.h>
-#include <ogr_srs_api.h>
-
+#include "geotiff_fixture.hpp"
 #include "plumetrace/fusion/hotspots.hpp"
 
 namespace {
@@ -39,19 +36,7 @@ fs::path make_case() {
   std::ofstream(d / "sources.csv") << std::setprecision(12) << "id,name,lon,lat,height_m\nF1,works," << px_lon(40) + 5 * lon_px << "," << px_lat(150)
                                    << ",10\nF2,far," << px_lon(0) << "," << px_lat(0) + 0.05 << ",10\n";
   std::ofstream(d / "imagery" / "drone.json") << R"({"variable": "so2", "unit": "ug/m3"})";
-  GDALDatasetH ds = GDALCreate(GDALGetDriverByName("GTiff"), (d / "imagery" / "drone.tif").string().c_str(), 200, 200, 1,
-                               GDT_Float32, nullptr);
-  double gt[6] = {kLon0, lon_px, 0, kLat0, 0, -kDegPerPx};
-  GDALSetGeoTransform(ds, gt);
-  OGRSpatialReferenceH srs = OSRNewSpatialReference(nullptr);
-  OSRImportFromEPSG(srs, 4326);
-  char* wkt = nullptr;
-  OSRExportToWkt(srs, &wkt);
-  GDALSetProjection(ds, wkt);
-  CPLFree(wkt);
-  OSRDestroySpatialReference(srs);
-  GDALRasterBandH b = GDALGetRasterBand(ds, 1);
-  GDALSetRasterNoDataValue(b, -9999);
+  const double gt[6] = {kLon0, lon_px, 0, kLat0, 0, -kDegPerPx};
   std::mt19937 rng(3);
   std::normal_distribution<double> n(0, 0.5);
   std::vector<float> v(200 * 200);
@@ -63,8 +48,7 @@ fs::path make_case() {
       if (k == 10 && r == 10) x += 50;
       v[static_cast<std::size_t>(r) * 200 + k] = r >= 180 && r < 190 ? -9999.0f : static_cast<float>(x);
     }
-  EXPECT_EQ(GDALRasterIO(b, GF_Write, 0, 0, 200, 200, v.data(), 200, 200, GDT_Float32, 0, 0), CE_None);
-  GDALClose(ds);
+  EXPECT_TRUE(testing_support::write_float_geotiff(d / "imagery" / "drone.tif", 200, 200, gt, 4326, -9999, v));
   return d;
 }
 

@@ -60,7 +60,8 @@ struct FusionOptions {
   double mobile_segment_s{tuning::kMobileSegmentS};  ///< mobile samples are averaged over segments this long...
   double mobile_segment_m{0.0};        ///< ...or this long in space, whichever closes first (0: 2 grid cells)
   double sensor_lag_s{0.0};            ///< mobile sensor lag: a value stamped t was sampled at t - lag
-  std::size_t max_imagery_cells{4000}; ///< imagery is block-averaged down to at most this many cells
+  /// imagery is area-averaged onto the analysis grid, coarsened to at most this many cells (fusion/imagery.hpp)
+  std::size_t max_imagery_cells{4000};
 };
 
 struct ObservationSet {
@@ -90,7 +91,8 @@ struct DataSpan {
 DataSpan pollutant_data_span(const Case& c, const std::string& pollutant);
 
 /// The fused concentration field on the grid: per cell, the mean of observation values whose
-/// receptor falls in the cell (imagery at its resolution), NaN where nothing was measured.
+/// receptor falls in the cell (imagery cells: area averages on the grid, fusion/imagery.hpp), NaN
+/// where nothing was measured.
 std::vector<float> fused_field(const ObservationSet& set, const Grid& grid);
 
 }  // namespace plumetrace
