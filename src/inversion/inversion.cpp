@@ -562,6 +562,85 @@ void score_site(const SourceReceptorOperator& op, const Scorer& sc, const Releas
   }
 }
 
+/// The spatial prior of the unregistered source over the search blocks (InversionOptions::
+/// unlisted_hotspots): each block 1/nb of it, or with unmatched imagery hotspots, a share
+/// tuning::kHotspotPriorShare of it in 2-D Gaussians (σ = max(kHotspotLocationSigmaM, one cell))
+/// around them, shared by their weights and normalised over the grid, and the rest 1/nb per block.
+class UnlistedPrior {
+ public:
+  UnlistedPrior(const Grid& grid, int st, int bcols, std::size_t nb, const std::vector<HotspotPrior>& hot)
+      : grid_(grid), st_(st), bcols_(bcols), nb_(nb), hot_(hot),
+        sigma_m_(std::max(tuning::kHotspotLocationSigmaM, grid.cell_m)) {
+    for (const HotspotPrior& h : hot_) weight_sum_ += std::max(h.weight, 0.0);
+    if (weight_sum_ > 0) {
+      hot_total_ = hot_mass(grid.x0_m, grid.x1_m(), grid.y0_m(), grid.y1_m);
+      if (hot_total_ > kMinHotMass) share_ = tuning::kHotspotPriorShare;
+    }
+  }
+  /// Prior mass of block b (they sum to 1).
+  [[nodiscard]] double block_mass(std::size_t b) const {
+    const double uniform = (1.0 - share_) / static_cast<double>(nb_);
+    if (share_ == 0) return uniform;
+    const auto [r0, r1, c0, c1] = block_cells(b);
+    return uniform + share_ * hot_mass(grid_.x0_m + c0 * grid_.cell_m, grid_.x0_m + c1 * grid_.cell_m,
+                                       grid_.y1_m - r1 * grid_.cell_m, grid_.y1_m - r0 * grid_.cell_m) / hot_total_;
+  }
+  /// Log prior density at (x, y), up to a constant shared by every point (1/m²; the uniform part
+  /// spread over a whole block of st × st cells).
+  [[nodiscard]] double log_density(double x, double y) const {
+    const double block_area = std::pow(st_ * grid_.cell_m, 2);
+    double d = (1.0 - share_) / (static_cast<double>(nb_) * block_area);
+    if (share_ > 0) {
+      double g = 0;
+      for (const HotspotPrior& h : hot_)
+        g += std::max(h.weight, 0.0) *
+             std::exp(-0.5 * (std::pow(x - h.x_m, 2) + std::pow(y - h.y_m, 2)) / (sigma_m_ * sigma_m_));
+      d += share_ * g / (weight_sum_ * 2.0 * kPi * sigma_m_ * sigma_m_ * hot_total_);
+    }
+    return std::log(d);
+  }
+  /// The share of block b's prior mass in its cell (r, c).
+  [[nodiscard]] double cell_share(std::size_t b, int r, int c) const {
+    const auto [r0, r1, c0, c1] = block_cells(b);
+    const double cells = static_cast<double>((r1 - r0) * (c1 - c0));
+    if (share_ == 0) return 1.0 / cells;
+    const double x0 = grid_.x0_m + c * grid_.cell_m, y1 = grid_.y1_m - r * grid_.cell_m;
+    const double mass = (1.0 - share_) / (static_cast<double>(nb_) * cells) +
+                        share_ * hot_mass(x0, x0 + grid_.cell_m, y1 - grid_.cell_m, y1) / hot_total_;
+    return mass / block_mass(b);
+  }
+  [[nodiscard]] bool informed() const noexcept { return share_ > 0; }
+
+ private:
+  static constexpr double kPi = 3.14159265358979323846;
+  /// Below this the hotspots' Gaussians miss the grid (they lie far outside it): ignored.
+  static constexpr double kMinHotMass = 1e-9;
+  struct Cells {
+    int r0, r1, c0, c1;
+  };
+  [[nodiscard]] Cells block_cells(std::size_t b) const {
+    const int br = static_cast<int>(b) / bcols_, bc = static_cast<int>(b) % bcols_;
+    return {br * st_, std::min(grid_.rows, (br + 1) * st_), bc * st_, std::min(grid_.cols, (bc + 1) * st_)};
+  }
+  /// Σ_k w_k / Σw × the mass of hotspot k's Gaussian in [x0, x1] × [y0, y1].
+  [[nodiscard]] double hot_mass(double x0, double x1, double y0, double y1) const {
+    const double k = 1.0 / (sigma_m_ * std::sqrt(2.0));
+    double m = 0;
+    for (const HotspotPrior& h : hot_)
+      m += std::max(h.weight, 0.0) * 0.25 * (std::erf((x1 - h.x_m) * k) - std::erf((x0 - h.x_m) * k)) *
+           (std::erf((y1 - h.y_m) * k) - std::erf((y0 - h.y_m) * k));
+    return m / weight_sum_;
+  }
+  const Grid& grid_;
+  int st_, bcols_;
+  std::size_t nb_;
+  const std::vector<HotspotPrior>& hot_;
+  double sigma_m_;
+  double weight_sum_{0};
+  double hot_total_{0};
+  double share_{0};
+};
+
 }  // namespace
 
 double units_per_g_m3(const std::string& units_in, const std::string& pollutant) {
@@ -740,6 +819,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
                                                         std::max(o.grid_max_side, 1))));
   const int brows = (grid.rows + st - 1) / st, bcols = (grid.cols + st - 1) / st;
   const std::size_t nb = static_cast<std::size_t>(brows) * bcols;
+  const UnlistedPrior uprior(grid, st, bcols, nb, o.unlisted_hotspots);
   std::vector<double> block_lm(nb, kNegInf);
   parallel_for(nb, threads, [&](std::size_t b) {
     const int br = static_cast<int>(b) / bcols, bc = static_cast<int>(b) % bcols;
@@ -760,7 +840,9 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
     std::iota(by_lm.begin(), by_lm.end(), 0);
     const std::size_t k_top = std::min<std::size_t>(tuning::kUnlistedRefineBlocks, nb);
     std::partial_sort(by_lm.begin(), by_lm.begin() + static_cast<std::ptrdiff_t>(k_top), by_lm.end(),
-                      [&](std::size_t a, std::size_t b) { return block_lm[a] > block_lm[b]; });
+                      [&](std::size_t a, std::size_t b) {
+                        return block_lm[a] + std::log(uprior.block_mass(a)) > block_lm[b] + std::log(uprior.block_mass(b));
+                      });
     std::vector<double> sub(k_top * 9, kNegInf);
     parallel_for(k_top * 9, threads, [&](std::size_t i) {
       const std::size_t b = by_lm[i / 9];
@@ -901,7 +983,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
       all.push_back(lp_pair[p]);
     }
   for (std::size_t b = 0; b < nb; ++b) {
-    lp_block[b] = std::log(o.prior_unlisted / static_cast<double>(nb)) + block_lm[b];
+    lp_block[b] = std::log(o.prior_unlisted * uprior.block_mass(b)) + block_lm[b];
     all.push_back(lp_block[b]);
   }
   // "no release": nothing beyond background and the usual emissions. Every likelihood term
@@ -989,18 +1071,20 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   if (nc > 0) res.best_member = single[order[0]].best_member;
 
   // 5. grid posterior (registry aside): blocks spread evenly over their cells
-  const double lbz = log_sum_exp(block_lm.data(), nb);
+  // (blocks by their posterior: evidence × spatial prior; with a uniform prior, the evidence)
+  std::vector<double> block_lp(nb);
+  for (std::size_t b = 0; b < nb; ++b) block_lp[b] = block_lm[b] + std::log(uprior.block_mass(b));
+  const double lbz = log_sum_exp(block_lp.data(), nb);
   res.grid_posterior.assign(grid.size(), 0.0f);
   std::size_t best_block = 0;
   for (std::size_t b = 0; b < nb; ++b) {
-    if (block_lm[b] > block_lm[best_block]) best_block = b;
-    const double pb = std::isfinite(lbz) ? std::exp(block_lm[b] - lbz) : 1.0 / static_cast<double>(nb);
+    if (block_lp[b] > block_lp[best_block]) best_block = b;
+    const double pb = std::isfinite(lbz) ? std::exp(block_lp[b] - lbz) : uprior.block_mass(b);
     const int br = static_cast<int>(b) / bcols, bc = static_cast<int>(b) % bcols;
     const int r1 = std::min(grid.rows, (br + 1) * st), c1 = std::min(grid.cols, (bc + 1) * st);
-    const int cells = (r1 - br * st) * (c1 - bc * st);
     for (int r = br * st; r < r1; ++r)
       for (int c = bc * st; c < c1; ++c)
-        res.grid_posterior[static_cast<std::size_t>(r) * grid.cols + c] = static_cast<float>(pb / cells);
+        res.grid_posterior[static_cast<std::size_t>(r) * grid.cols + c] = static_cast<float>(pb * uprior.cell_share(b, r, c));
   }
   // refine the peak around the best block, coarse to fine: a 9 x 9 lattice over the 3 x 3
   // blocks around it, then 5 x 5 lattices of ever finer spacing around the best point, down to
@@ -1012,7 +1096,8 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
     double spacing = std::max(1.0, st / 3.0);
     int half = 4;
     SiteScore best_site;
-    double best_lm = kNegInf;
+    double best_lp = kNegInf;
+    bool first_round = true;
     while (true) {
       std::vector<std::pair<double, double>> pts;
       for (int i = -half; i <= half; ++i)
@@ -1021,19 +1106,30 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
           const double c = std::clamp(cc + j * spacing, 0.0, grid.cols - 1.0);
           pts.emplace_back(r, c);
         }
+      if (first_round && uprior.informed())  // the hotspots themselves are candidates for the peak
+        for (const HotspotPrior& h : o.unlisted_hotspots)
+          if (grid.contains(h.x_m, h.y_m))
+            pts.emplace_back((grid.y1_m - h.y_m) / grid.cell_m - 0.5, (h.x_m - grid.x0_m) / grid.cell_m - 0.5);
+      first_round = false;
       std::vector<SiteScore> fine(pts.size());
       parallel_for(pts.size(), threads, [&](std::size_t i) {
         score_unlisted(grid.x0_m + (pts[i].second + 0.5) * grid.cell_m,
                        grid.y1_m - (pts[i].first + 0.5) * grid.cell_m, fine[i], 1);
       });
       res.hypotheses += fine.size();
-      for (std::size_t i = 0; i < fine.size(); ++i)
-        if (fine[i].log_marginal > best_lm) {
-          best_lm = fine[i].log_marginal;
+      for (std::size_t i = 0; i < fine.size(); ++i) {
+        // the peak of the posterior: evidence × spatial prior (uniform: the evidence alone)
+        const double lp = fine[i].log_marginal +
+                          (uprior.informed() ? uprior.log_density(grid.x0_m + (pts[i].second + 0.5) * grid.cell_m,
+                                                                  grid.y1_m - (pts[i].first + 0.5) * grid.cell_m)
+                                             : 0.0);
+        if (lp > best_lp) {
+          best_lp = lp;
           best_site = std::move(fine[i]);
           cr = pts[i].first;
           cc = pts[i].second;
         }
+      }
       if (spacing <= 1.0) break;
       spacing = std::max(1.0, spacing / 3.0);
       half = 2;

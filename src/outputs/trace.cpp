@@ -187,6 +187,10 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
     io.given_end = end;
   }
   if (request.threads > 0) io.threads = request.threads;
+  // an imagery hotspot that no registered facility explains is where an unregistered source would be
+  // (weighted by how far its peak stands above its background: a faint hotspot may be noise)
+  for (const Hotspot& h : hotspots)
+    if (!h.matched && h.peak > h.background) io.unlisted_hotspots.push_back({h.x_m, h.y_m, h.peak - h.background});
   // the registry's usual emissions join the background: a release is what stands above both
   const UsualEmissions usual = io.usual_emissions ? fit_usual_emissions(op, obs, sites, io) : UsualEmissions{};
   lap("usual_emissions");
@@ -465,7 +469,9 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                      {"emission_rate_g_s",
                       {{"estimate", round_to(inv.unlisted_rate.estimate, 4)},
                        {"p05", round_to(inv.unlisted_rate.p05, 4)},
-                       {"p95", round_to(inv.unlisted_rate.p95, 4)}}}};
+                       {"p95", round_to(inv.unlisted_rate.p95, 4)}}},
+                     // unmatched imagery hotspots that shaped its spatial prior (tuning::kHotspotPriorShare)
+                     {"hotspots_in_prior", io.unlisted_hotspots.size()}};
   doc["no_release"] = {{"probability", inv.no_release_probability}};
   if (!c.imagery.empty()) {
     json hs = json::array();

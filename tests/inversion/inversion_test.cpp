@@ -92,6 +92,16 @@ OperatorOptions op_options() {
   return o;
 }
 
+/// The same with the wind known precisely: with a ±20° wind-direction ensemble a registered
+/// source 700 m across the wind at 3 km can explain the plume by a 13° rotation (and rightly wins:
+/// its prior is higher); with a narrow ensemble only an unregistered source fits.
+OperatorOptions known_wind_options() {
+  OperatorOptions o = op_options();
+  o.rotations_deg = {-4, -2, 0, 2, 4};
+  o.rotation_sigma_deg = 2;
+  return o;
+}
+
 TEST(Operator, PlumeSensitivityMatchesTheFormulaInSteadyWind) {
   Fixture f = make_case(0, 10.0);
   OperatorOptions o = op_options();
@@ -237,13 +247,7 @@ TEST(Inversion, RanksTheTrueSourceFirstAndRecoversItsRate) {
 
 TEST(Inversion, AnUnregisteredSourceIsLocatedOnTheGrid) {
   Fixture f = make_case(2, 25.0, -1, 0, /*include_truth=*/false);  // truth at (-1000, -700) removed
-  // With a ±20° wind-direction ensemble a registered source 700 m across the wind at 3 km can
-  // explain the plume by a 13° rotation (and rightly wins: its prior is higher). Here the wind
-  // is known precisely, so the ensemble is narrow and only an unregistered source fits.
-  OperatorOptions o = op_options();
-  o.rotations_deg = {-4, -2, 0, 2, 4};
-  o.rotation_sigma_deg = 2;
-  const SourceReceptorOperator op(f.wind, f.obs, f.grid, o);
+  const SourceReceptorOperator op(f.wind, f.obs, f.grid, known_wind_options());
   InversionOptions io;
   io.threads = 2;
   const InversionResult r = invert(op, f.obs, f.grid, f.sites, io);
@@ -256,6 +260,38 @@ TEST(Inversion, AnUnregisteredSourceIsLocatedOnTheGrid) {
   EXPECT_NEAR(r.peak_y_m, -700.0, 250.0);
   EXPECT_LT(std::abs(r.peak_x_m + 1000.0), 1500.0);
   EXPECT_GT(r.area_m2_90, 0.0);
+}
+
+TEST(Inversion, AnUnmatchedHotspotFocusesTheUnregisteredSourceButDoesNotOverrideTheData) {
+  // the case above: one line of stations fixes the plume's crosswind position, not how far upwind
+  // the source is; a drone hotspot at the source settles that
+  Fixture f = make_case(2, 25.0, -1, 0, /*include_truth=*/false);
+  const SourceReceptorOperator op(f.wind, f.obs, f.grid, known_wind_options());
+  InversionOptions io;
+  io.threads = 2;
+  const InversionResult plain = invert(op, f.obs, f.grid, f.sites, io);
+  io.unlisted_hotspots = {{-1000.0, -700.0, 1.0}};
+  const InversionResult hot = invert(op, f.obs, f.grid, f.sites, io);
+  EXPECT_LT(std::hypot(hot.peak_x_m + 1000.0, hot.peak_y_m + 700.0), 150.0) << hot.peak_x_m << "," << hot.peak_y_m;
+  EXPECT_LT(hot.area_m2_90, plain.area_m2_90);
+  EXPECT_GE(hot.unlisted_probability, plain.unlisted_probability);
+  double sum = 0;
+  for (float v : hot.grid_posterior) sum += v;
+  EXPECT_NEAR(sum, 1.0, 1e-4);
+  // two hotspots on the plume line: the one standing higher above its background gets more of the prior
+  io.unlisted_hotspots = {{-1000.0, -700.0, 10.0}, {-3500.0, -700.0, 1.0}};
+  const InversionResult two = invert(op, f.obs, f.grid, f.sites, io);
+  EXPECT_LT(std::hypot(two.peak_x_m + 1000.0, two.peak_y_m + 700.0), 150.0) << two.peak_x_m << "," << two.peak_y_m;
+  // a hotspot where no plume reached the stations (2.5 km off the plume line) does not pull the peak there
+  io.unlisted_hotspots = {{-1000.0, 2500.0, 1.0}};
+  const InversionResult off = invert(op, f.obs, f.grid, f.sites, io);
+  EXPECT_NEAR(off.peak_y_m, -700.0, 250.0) << off.peak_x_m << "," << off.peak_y_m;
+  // a hotspot far outside the grid is no information
+  io.unlisted_hotspots = {{-90000.0, 0.0, 1.0}};
+  const InversionResult outside = invert(op, f.obs, f.grid, f.sites, io);
+  EXPECT_EQ(outside.peak_x_m, plain.peak_x_m);
+  EXPECT_EQ(outside.peak_y_m, plain.peak_y_m);
+  EXPECT_EQ(outside.unlisted_probability, plain.unlisted_probability);
 }
 
 TEST(Inversion, UsualEmissionsAreNoRelease) {

@@ -207,6 +207,19 @@ inline constexpr int kUnlistedRefineBlocks = 12;
 inline constexpr double kUnlistedHeightsM[] = {1.0, 10.0};
 inline constexpr double kUnlistedHeightWeights[] = {0.5, 0.5};
 
+/// Unmatched imagery hotspots (a hot region of a drone image with no registered facility within
+/// kHotspotMatchM) focus the unregistered-source search: this share of the `unlisted` prior mass
+/// lies around them, in equal parts, as 2-D Gaussians of σ = max(kHotspotLocationSigmaM, one grid
+/// cell); the rest stays uniform over the grid. Not all of it: an image is one correlated
+/// snapshot and its hotspot may be a plume carried from elsewhere, so it guides the search
+/// without deciding it (issue #9: counted as 40,000 independent samples, an image made the answer
+/// certain and wrong). Set on reasoning, not fitted.
+inline constexpr double kHotspotPriorShare = 0.5;
+/// How far a hotspot's peak pixel lies from its source (m): the ground-level maximum of a 10 m
+/// release in neutral air lies ~50–100 m downwind of it (Turner 1970: where σz ≈ h/√2), a
+/// ground-level one's on it.
+inline constexpr double kHotspotLocationSigmaM = 60.0;
+
 /// A facility registered for other pollutants only keeps this fraction of its prior.
 inline constexpr double kOtherPollutantPriorFactor = 0.2;
 

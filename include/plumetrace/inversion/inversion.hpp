@@ -35,6 +35,12 @@
 
 namespace plumetrace {
 
+/// An unmatched imagery hotspot as the inversion sees it.
+struct HotspotPrior {
+  double x_m{}, y_m{};  ///< its peak pixel, analysis CRS
+  double weight{1.0};   ///< > 0: its share of the hotspots' prior mass (the caller: its excess over background)
+};
+
 struct InversionOptions {
   double prior_single{tuning::kPriorSingle};        ///< total prior mass of the one-culprit registry hypotheses
   double prior_pair{tuning::kPriorPair};            ///< total prior mass of the two-culprit registry hypotheses
@@ -59,6 +65,9 @@ struct InversionOptions {
   /// inversion.cpp; tuning::kGivenWindowPrior); releases anywhere in the operator's emission span
   /// stay possible.
   std::optional<EpochSeconds> given_start, given_end;
+  /// Unmatched imagery hotspots: the unregistered source's spatial prior puts
+  /// tuning::kHotspotPriorShare of its mass around them, shared by weight (none: uniform).
+  std::vector<HotspotPrior> unlisted_hotspots;
 };
 
 struct CandidateSite {
