@@ -36,7 +36,7 @@ std::vector<Station> bench_stations() {
   for (int i = 1; i <= kStations; ++i) {
     char id[16];  // "M" + any int: GCC checks the whole int range
     std::snprintf(id, sizeof id, "M%02d", i);
-    st.push_back({id, id, 120.0 + 0.01 * i, 28.9 + 0.005 * i, 10.0});
+    st.push_back({id, id, 120.0 + 0.01 * i, 28.9 + 0.005 * i, 10.0, std::nullopt});
   }
   return st;
 }

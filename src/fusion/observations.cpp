@@ -49,7 +49,8 @@ BackgroundEstimate low_quantile_background(const std::vector<double>& values, do
 void assign_backgrounds(std::vector<Platform>& platforms, const std::vector<std::vector<double>>& values,
                         std::optional<double> known_background, const FusionOptions& o) {
   assert(platforms.size() == values.size());
-  const ObservationKind kinds[] = {ObservationKind::Station, ObservationKind::Mobile, ObservationKind::Imagery};
+  const ObservationKind kinds[] = {ObservationKind::Station, ObservationKind::Path, ObservationKind::Mobile,
+                                   ObservationKind::Imagery};
   for (const ObservationKind kind : kinds) {
     std::vector<double> pooled;
     int contributing = 0;
@@ -101,7 +102,7 @@ void add_stations(const Case& c, const Transformer& tr, int var, EpochSeconds us
     if (all_values[s].empty()) continue;
     Platform p;
     p.id = c.stations[s].id;
-    p.kind = ObservationKind::Station;
+    p.kind = c.stations[s].path_end ? ObservationKind::Path : ObservationKind::Station;
     platform_of[s] = static_cast<int>(out.platforms.size());
     out.platforms.push_back(std::move(p));
     platform_values.push_back(std::move(all_values[s]));
@@ -112,17 +113,21 @@ void add_stations(const Case& c, const Transformer& tr, int var, EpochSeconds us
     if (r.time_s + r.period_s <= use_start || r.time_s >= use_end) continue;
     const Station& st = c.stations[r.station];
     Observation ob;
-    ob.kind = ObservationKind::Station;
+    ob.kind = st.path_end ? ObservationKind::Path : ObservationKind::Station;
     ob.platform = platform_of[r.station];
-    if (!tr.forward(st.lon, st.lat, ob.x_m, ob.y_m)) continue;
+    if (!tr.forward(st.lon, st.lat, ob.x0_m, ob.y0_m)) continue;
+    ob.x1_m = ob.x0_m;
+    ob.y1_m = ob.y0_m;
+    if (st.path_end && !tr.forward(st.path_end->first, st.path_end->second, ob.x1_m, ob.y1_m)) continue;
+    // a beam's receptor is its middle (the operator integrates along it, x0 -> x1)
+    ob.x_m = 0.5 * (ob.x0_m + ob.x1_m);
+    ob.y_m = 0.5 * (ob.y0_m + ob.y1_m);
     ob.z_m = st.height_m > 0 ? st.height_m : 3.0;
-    ob.lon = st.lon;
-    ob.lat = st.lat;
+    ob.lon = st.path_end ? 0.5 * (st.lon + st.path_end->first) : st.lon;
+    ob.lat = st.path_end ? 0.5 * (st.lat + st.path_end->second) : st.lat;
     ob.t_start = r.time_s;
     ob.averaging_s = r.period_s;
     ob.value = r.value;
-    ob.x0_m = ob.x1_m = ob.x_m;
-    ob.y0_m = ob.y1_m = ob.y_m;
     out.obs.push_back(ob);
   }
 }
@@ -306,21 +311,6 @@ DataSpan pollutant_data_span(const Case& c, const std::string& pollutant) {
         span.t1 = std::max(span.t1, *b.time_s);
       }
   return span;
-}
-
-std::vector<float> fused_field(const ObservationSet& set, const Grid& grid) {
-  std::vector<double> sum(grid.size(), 0.0);
-  std::vector<int> count(grid.size(), 0);
-  for (const Observation& ob : set.obs) {
-    if (!grid.contains(ob.x_m, ob.y_m)) continue;
-    const std::size_t k = static_cast<std::size_t>(grid.row_of(ob.y_m)) * grid.cols + grid.col_of(ob.x_m);
-    sum[k] += ob.value;
-    ++count[k];
-  }
-  std::vector<float> out(grid.size(), std::numeric_limits<float>::quiet_NaN());
-  for (std::size_t k = 0; k < out.size(); ++k)
-    if (count[k] > 0) out[k] = static_cast<float>(sum[k] / count[k]);
-  return out;
 }
 
 }  // namespace plumetrace

@@ -206,7 +206,7 @@ Case load_case(const std::filesystem::path& dir) {
       diag.warn(fname + "/", "unknown folder in the case, ignored");
       continue;
     }
-    if (fname == "case.json" || fname == "sources.csv" || fname == "stations.csv" ||
+    if (fname == "case.json" || fname == "sources.csv" || fname == "stations.csv" || fname == "paths.csv" ||
         fname == "readings.csv" || fname == "cems.csv" || fname == "power.csv" || fname == "mandates.csv")
       continue;
     if (fname == boundary_rel) continue;
@@ -239,6 +239,14 @@ Case load_case(const std::filesystem::path& dir) {
     if (auto csv = open_csv(dir / "stations.csv", "stations.csv", diag)) {
       c.stations = read_stations_csv(*csv, "stations.csv", diag);
       c.accepted_rows["stations.csv"] = c.stations.size();
+    }
+  }
+  // open-path sensors: stations whose receptor is their beam (readings name them as stations)
+  if (fs::exists(dir / "paths.csv")) {
+    if (auto csv = open_csv(dir / "paths.csv", "paths.csv", diag)) {
+      std::vector<Station> paths = read_paths_csv(*csv, "paths.csv", c.stations, diag);
+      c.accepted_rows["paths.csv"] = paths.size();
+      for (Station& p : paths) c.stations.push_back(std::move(p));
     }
   }
   if (fs::exists(dir / "readings.csv")) {

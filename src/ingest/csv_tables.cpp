@@ -151,13 +151,13 @@ bool number_field(const CsvRecord& rec, int col, const char* name, double& out,
 namespace {
 
 bool lon_lat_ok(double lon, double lat, std::size_t line, const std::string& file,
-                Diagnostics& diag) {
+                Diagnostics& diag, const char* lon_name = "lon", const char* lat_name = "lat") {
   if (lon < -180 || lon > 180) {
-    diag.reject(file, line, "column lon: " + num(lon) + " outside [-180, 180]");
+    diag.reject(file, line, std::string("column ") + lon_name + ": " + num(lon) + " outside [-180, 180]");
     return false;
   }
   if (lat < -90 || lat > 90) {
-    diag.reject(file, line, "column lat: " + num(lat) + " outside [-90, 90]");
+    diag.reject(file, line, std::string("column ") + lat_name + ": " + num(lat) + " outside [-90, 90]");
     return false;
   }
   return true;
@@ -168,14 +168,15 @@ bool lon_lat_ok(double lon, double lat, std::size_t line, const std::string& fil
 /// `empty_height_ok`). Rejects the row with its reason and returns false otherwise.
 bool located_point(const CsvRecord& rec, int c_id, int c_lon, int c_lat, int c_h, bool empty_height_ok,
                    std::string& id, double& lon, double& lat, double& height_m,
-                   const std::string& file, Diagnostics& diag) {
+                   const std::string& file, Diagnostics& diag, const char* lon_name = "lon",
+                   const char* lat_name = "lat") {
   id = std::string(trim_view(rec[static_cast<std::size_t>(c_id)]));
   if (id.empty()) {
     diag.reject(file, rec.line, "column id: empty");
     return false;
   }
-  if (!number_field(rec, c_lon, "lon", lon, file, diag) || !number_field(rec, c_lat, "lat", lat, file, diag) ||
-      !lon_lat_ok(lon, lat, rec.line, file, diag))
+  if (!number_field(rec, c_lon, lon_name, lon, file, diag) || !number_field(rec, c_lat, lat_name, lat, file, diag) ||
+      !lon_lat_ok(lon, lat, rec.line, file, diag, lon_name, lat_name))
     return false;
   if (c_h < 0 || (empty_height_ok && trim_view(rec[static_cast<std::size_t>(c_h)]).empty())) return true;
   if (!number_field(rec, c_h, "height_m", height_m, file, diag)) return false;
@@ -304,6 +305,52 @@ std::vector<Station> read_stations_csv(CsvReader& csv, const std::string& file, 
     if (c_name >= 0) s.name = std::string(trim_view(rec[static_cast<std::size_t>(c_name)]));
     if (s.name.empty()) s.name = s.id;
     if (seen.duplicate(s.id, "station", rec.line, file, diag)) continue;
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::vector<Station> read_paths_csv(CsvReader& csv, const std::string& file, const std::vector<Station>& stations,
+                                    Diagnostics& diag) {
+  std::vector<Station> out;
+  CsvHeader h;
+  if (!read_header(csv, h, file, diag)) return out;
+  if (!require_columns(h, {"id", "lon1", "lat1", "lon2", "lat2"}, file, diag)) return out;
+  const int c_id = h.index("id"), c_name = h.index("name"), c_lon1 = h.index("lon1"), c_lat1 = h.index("lat1"),
+            c_lon2 = h.index("lon2"), c_lat2 = h.index("lat2"), c_h = h.index("height_m");
+  IdSeen seen;
+  for (const Station& st : stations) seen.first_line.emplace(st.id, 0);
+  CsvRecord rec;
+  while (csv.next(rec)) {
+    if (!check_record(rec, h, file, diag)) continue;
+    Station s;
+    double lon2 = 0, lat2 = 0;
+    if (!located_point(rec, c_id, c_lon1, c_lat1, c_h, true, s.id, s.lon, s.lat, s.height_m, file, diag, "lon1", "lat1") ||
+        !number_field(rec, c_lon2, "lon2", lon2, file, diag) || !number_field(rec, c_lat2, "lat2", lat2, file, diag) ||
+        !lon_lat_ok(lon2, lat2, rec.line, file, diag, "lon2", "lat2"))
+      continue;
+    // local equirectangular metres: exact enough to refuse a degenerate or absurd beam
+    constexpr double kMetresPerDegree = 111195.0;
+    const double length_m = kMetresPerDegree * std::hypot((lon2 - s.lon) * std::cos(0.5 * (s.lat + lat2) * M_PI / 180.0),
+                                                          lat2 - s.lat);
+    if (!(length_m > 0)) {
+      diag.reject(file, rec.line, "the beam's two ends coincide");
+      continue;
+    }
+    if (length_m > kMaxPathLengthM) {
+      diag.reject(file, rec.line, "the beam is " + num(std::round(length_m)) + " m long, more than " +
+                                      num(kMaxPathLengthM) + " m");
+      continue;
+    }
+    s.path_end = std::make_pair(lon2, lat2);
+    if (c_name >= 0) s.name = std::string(trim_view(rec[static_cast<std::size_t>(c_name)]));
+    if (s.name.empty()) s.name = s.id;
+    const auto it = seen.first_line.find(s.id);
+    if (it != seen.first_line.end() && it->second == 0) {
+      diag.reject(file, rec.line, "path id " + quote_text(s.id) + " is already a station in stations.csv");
+      continue;
+    }
+    if (seen.duplicate(s.id, "path", rec.line, file, diag)) continue;
     out.push_back(std::move(s));
   }
   return out;

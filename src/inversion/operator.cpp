@@ -1,6 +1,7 @@
 #include "plumetrace/inversion/operator.hpp"
 
 #include <algorithm>
+#include <numeric>
 #include <cassert>
 #include <cmath>
 #include <numbers>
@@ -101,12 +102,20 @@ SourceReceptorOperator::SourceReceptorOperator(const WindField& wind, const Obse
     Receptor rec;
     rec.obs = static_cast<std::uint32_t>(i);
     // sub-samples: over time for a fixed receptor's averaging period; over time AND along the
-    // segment for a mobile segment (one per half cell of its length)
+    // segment for a mobile segment (one per half cell of its length); over time and along the
+    // beam for an open path: n points evenly spaced along it (half a cell apart, 2 to
+    // kMaxPathSamples) visited in the order m·k mod n (k ≈ 0.618 n, coprime to n) while the
+    // times step evenly through the period, so that place and time are not tied together
     const double seg_len = std::hypot(ob.x1_m - ob.x0_m, ob.y1_m - ob.y0_m);
+    const bool mobile = ob.kind == ObservationKind::Mobile, beam = ob.kind == ObservationKind::Path;
+    const int n_time = std::clamp(static_cast<int>(std::ceil(ob.averaging_s / opt_.sub_sample_s)), 1, 12);
     const int n_sub =
-        ob.kind == ObservationKind::Mobile
-            ? std::clamp(static_cast<int>(std::ceil(seg_len / (0.5 * grid.cell_m))), 1, 8)
-            : std::clamp(static_cast<int>(std::ceil(ob.averaging_s / opt_.sub_sample_s)), 1, 12);
+        mobile ? std::clamp(static_cast<int>(std::ceil(seg_len / (0.5 * grid.cell_m))), 1, 8)
+        : beam ? std::max(n_time, std::clamp(static_cast<int>(std::ceil(seg_len / (0.5 * grid.cell_m))), 2,
+                                             tuning::kMaxPathSamples))
+               : n_time;
+    int stride = std::max(1, static_cast<int>(std::lround(0.618 * n_sub)));
+    while (std::gcd(stride, n_sub) != 1) ++stride;
     // direction spread inside a member: none for samples up to 10 min (the plume seen is the
     // instantaneous/short-term one, its direction is the member's), full for hourly means
     // (meander within the hour that the hourly vector-mean wind does not show)
@@ -115,11 +124,12 @@ SourceReceptorOperator::SourceReceptorOperator(const WindField& wind, const Obse
     const double sigma_dir_rad = sigma_dir_deg * kDegToRad;
     for (int m = 0; m < n_sub; ++m) {
       const double frac = n_sub > 1 ? static_cast<double>(m) / (n_sub - 1) : 0.5;
-      const EpochSeconds t0 = ob.kind == ObservationKind::Mobile ? ob.t_start + frac * ob.averaging_s
-                                                                  : ob.t_start + (m + 0.5) * ob.averaging_s / n_sub;
+      const EpochSeconds t0 = mobile ? ob.t_start + frac * ob.averaging_s : ob.t_start + (m + 0.5) * ob.averaging_s / n_sub;
+      // where along the segment (mobile: its ends included) or the beam (cell midpoints)
+      const double along = mobile ? frac : (static_cast<double>((m * stride) % n_sub) + 0.5) / n_sub;
       Path p;
-      p.rx = ob.kind == ObservationKind::Mobile && n_sub > 1 ? ob.x0_m + frac * (ob.x1_m - ob.x0_m) : ob.x_m;
-      p.ry = ob.kind == ObservationKind::Mobile && n_sub > 1 ? ob.y0_m + frac * (ob.y1_m - ob.y0_m) : ob.y_m;
+      p.rx = (mobile && n_sub > 1) || beam ? ob.x0_m + along * (ob.x1_m - ob.x0_m) : ob.x_m;
+      p.ry = (mobile && n_sub > 1) || beam ? ob.y0_m + along * (ob.y1_m - ob.y0_m) : ob.y_m;
       p.sigma_dir_rad = sigma_dir_rad;
       const double back = std::min({opt_.max_back_s, t0 - opt_.emit_start + edge_s, max_duration_s});
       if (back > 0) {

@@ -109,7 +109,7 @@ RegionsResult run_regions(const Case& c, const RegionsRequest& request) {
   const ObservationSet obs = gather_observations(c, tr, res.grid, pollutant, t0 - 24 * kHourS, t1 + 24 * kHourS);
   std::map<int, HourlySums> by_platform;
   for (const Observation& o : obs.obs)
-    if (o.kind == ObservationKind::Station) add_to_hours(o, by_platform[o.platform]);
+    if (o.kind == ObservationKind::Station || o.kind == ObservationKind::Path) add_to_hours(o, by_platform[o.platform]);
 
   std::vector<RegionsSample> samples;
   std::vector<RegionsStation> stations;
@@ -119,8 +119,11 @@ RegionsResult run_regions(const Case& c, const RegionsRequest& request) {
     const Platform& p = obs.platforms[static_cast<std::size_t>(platform)];
     const auto st = std::find_if(c.stations.begin(), c.stations.end(), [&](const Station& s) { return s.id == p.id; });
     if (st == c.stations.end()) continue;
+    // the receptor: the station, or an open path's middle
+    const double lon = st->path_end ? 0.5 * (st->lon + st->path_end->first) : st->lon;
+    const double lat = st->path_end ? 0.5 * (st->lat + st->path_end->second) : st->lat;
     double x = 0, y = 0;
-    if (!tr.forward(st->lon, st->lat, x, y)) continue;
+    if (!tr.forward(lon, lat, x, y)) continue;
     std::vector<double> values;
     const auto index = static_cast<std::uint32_t>(stations.size());
     for (const auto& [h, sum_n] : hours) {
@@ -141,7 +144,7 @@ RegionsResult run_regions(const Case& c, const RegionsRequest& request) {
     summary.push_back({{"id", p.id}, {"hours", n_hours}, {"mean", round_to(mean, 4)}, {"threshold", round_to(threshold, 4)}});
   }
   if (samples.empty())
-    throw InvalidInput("no station readings of '" + pollutant + "' in the window (regions uses fixed stations only)");
+    throw InvalidInput("no station readings of '" + pollutant + "' in the window (regions uses fixed stations and open paths only)");
 
   RegionsOptions options;
   options.threads = request.threads;

@@ -200,7 +200,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   TraceResult out;
   out.grid = grid;
   out.crs_wkt = tr.wkt();
-  out.fused = fused_field(obs, grid);
+  out.fused = fuse_on_grid(obs, grid, span_start, use_end, request.threads);
 
   // footprints: per platform, from up to 6 of its observations inside [span_start, use_end]
   const int threads = worker_threads(request.threads);
@@ -551,6 +551,12 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                           {"max_at_an_observation", round_to(usual.max_usual, 4)},
                           {"log_likelihood_gain", round_to(usual.log_likelihood_gain, 3)}}},
                         {"top_pairs", pairs},
+                        {"fused",
+                         {{"method", "simple kriging of the excess over background, exponential covariance "
+                                     "(fusion/fused_field.hpp)"},
+                          {"sigma", round_to(out.fused.sigma, 4)},
+                          {"correlation_length_m", out.fused.length_m},
+                          {"data", out.fused.data}}},
                         {"platforms", platforms},
                         {"met", met},
                         {"border_flux", {{"window", {{"start", fmt(span_start, request.start)}, {"end", fmt(use_end, request.end)}}},
@@ -595,8 +601,11 @@ void write_trace_outputs(const TraceResult& r, const std::filesystem::path& dir)
   write_text("ranking.geojson", ranking_geojson(r.ranking).dump(2));
   write_cog(dir / "posterior.tif", r.grid, r.crs_wkt, r.posterior, "source-location probability", "1");
   write_cog(dir / "footprint.tif", r.grid, r.crs_wkt, r.footprint, "mean receptor sensitivity", "s/m3");
-  write_cog(dir / "fused.tif", r.grid, r.crs_wkt, r.fused, "fused concentration",
-            r.ranking.at("diagnostics").value("units", ""));
+  const std::string units = r.ranking.at("diagnostics").value("units", "");
+  write_cog_bands(dir / "fused.tif", r.grid, r.crs_wkt,
+                  {{&r.fused.value, "fused excess over background (simple kriging)", units},
+                   {&r.fused.uncertainty, "its standard error", units},
+                   {&r.fused.count, "observations in the cell", "1"}});
 }
 
 namespace {

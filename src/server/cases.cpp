@@ -111,6 +111,11 @@ ReadingsReport append_readings_csv(Store& store, const std::string& case_name, s
     Diagnostics ignored;  // stations.csv's own rows were reported when it was uploaded
     stations = read_stations_csv(csv, "stations.csv", ignored);
   }
+  if (const std::string text = stored_text(store, case_name, "paths.csv"); !text.empty()) {  // open paths report too
+    CsvReader csv = CsvReader::from_string(text);
+    Diagnostics ignored;
+    for (Station& p : read_paths_csv(csv, "paths.csv", stations, ignored)) stations.push_back(std::move(p));
+  }
   CsvReader csv = CsvReader::from_string(std::move(body));
   std::size_t accepted = 0;
   const ReadingTable table = read_readings_csv(csv, "readings", stations, tz, diag, &accepted);

@@ -37,8 +37,9 @@ std::vector<StoredFile> layer_files(Store& store, const std::string& case_name, 
     if (out.empty()) first_of({"boundaries.geojson", "boundaries.json", "boundaries.gpkg"});
   } else if (layer == "sources" || layer == "facilities") {
     first_of({"sources.csv", "sources.geojson", "sources.gpkg"});
-  } else if (layer == "stations") {
+  } else if (layer == "stations") {  // fixed stations and open paths
     first_of({"stations.csv"});
+    first_of({"paths.csv"});
   } else if (layer == "traces" || layer.starts_with("traces/")) {
     for (const StoredFile& f : store.files(case_name)) {
       if (!f.path.starts_with("traces/")) continue;
@@ -99,6 +100,13 @@ json stations_features(Store& store, const StoredFile& f) {
   Diagnostics diag;
   CsvReader csv = CsvReader::from_string(read_blob(store, f.sha256));
   json out = json::array();
+  if (f.path == "paths.csv") {  // open paths: their beams
+    for (const Station& s : read_paths_csv(csv, f.path, {}, diag))
+      out.push_back(feature({{"type", "LineString"},
+                             {"coordinates", {{s.lon, s.lat}, {s.path_end->first, s.path_end->second}}}},
+                            {{"id", s.id}, {"name", s.name}, {"height_m", s.height_m}, {"kind", "open_path"}}));
+    return out;
+  }
   for (const Station& s : read_stations_csv(csv, f.path, diag))
     out.push_back(feature(point(s.lon, s.lat), {{"id", s.id}, {"name", s.name}, {"height_m", s.height_m}}));
   return out;

@@ -133,6 +133,22 @@ TEST(Cli, TraceOutWritesValidCogsAndGeoJson) {
     const char* layout = GDALGetMetadataItem(ds, "LAYOUT", "IMAGE_STRUCTURE");
     ASSERT_NE(layout, nullptr) << f;
     EXPECT_STREQ(layout, "COG") << f;
+    if (std::string(f) == "fused.tif") {  // value, uncertainty (0..σ), count
+      ASSERT_EQ(GDALGetRasterCount(ds), 3);
+      const json doc = json::parse(slurp(out / "ranking.json"));
+      const double sigma = doc.at("diagnostics").at("fused").at("sigma").get<double>();
+      const int w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
+      std::vector<float> u(static_cast<std::size_t>(w) * h), n(u.size());
+      ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 2), GF_Read, 0, 0, w, h, u.data(), w, h, GDT_Float32, 0, 0), CE_None);
+      ASSERT_EQ(GDALRasterIO(GDALGetRasterBand(ds, 3), GF_Read, 0, 0, w, h, n.data(), w, h, GDT_Float32, 0, 0), CE_None);
+      double counted = 0;
+      for (std::size_t i = 0; i < u.size(); ++i) {
+        EXPECT_GE(u[i], 0.0F);
+        EXPECT_LE(u[i], sigma * 1.001 + 1e-6);
+        counted += n[i];
+      }
+      EXPECT_GT(counted, 100.0);
+    }
     if (std::string(f) == "posterior.tif") {
       const int w = GDALGetRasterXSize(ds), h = GDALGetRasterYSize(ds);
       std::vector<float> v(static_cast<std::size_t>(w) * h);

@@ -19,7 +19,7 @@ Case sampler_case(int n_stations, int per_station, int plume) {
   c.readings.variables = {"so2"};
   c.readings.units = {"ug/m3"};
   for (int s = 0; s < n_stations; ++s) {
-    c.stations.push_back({"M" + std::to_string(s), "", 120.0 + 0.001 * s, 28.9, 1.5});
+    c.stations.push_back({"M" + std::to_string(s), "", 120.0 + 0.001 * s, 28.9, 1.5, std::nullopt});
     for (int k = 0; k < per_station; ++k) {
       Reading r;
       r.time_s = kT0 + 600.0 * k;

@@ -152,6 +152,26 @@ TEST(LoadCase, WholeFolder) {
   EXPECT_EQ(d.rejected().size(), 2U) << dump(d);
 }
 
+TEST(LoadCase, OpenPathsReportLikeStations) {
+  TempDir dir;
+  dir.write("stations.csv", "id,lon,lat\nM01,120.15,28.85\n");
+  dir.write("paths.csv", "id,name,lon1,lat1,lon2,lat2,height_m\nL1,fence,120.10,28.90,120.11,28.90,2\n");
+  dir.write("readings.csv",
+            "station_id,time,variable,value,unit\n"
+            "M01,2021-06-01T23:00:00Z,so2,5,ug/m3\n"
+            "L1,2021-06-01T23:00:00Z,so2,9,ug/m3\n"
+            "L2,2021-06-01T23:00:00Z,so2,9,ug/m3\n");
+  const Case c = load_case(dir.path());
+  ASSERT_EQ(c.stations.size(), 2U);
+  EXPECT_FALSE(c.stations[0].path_end.has_value());
+  ASSERT_TRUE(c.stations[1].path_end.has_value());
+  EXPECT_EQ(c.stations[1].id, "L1");
+  EXPECT_EQ(c.readings.rows.size(), 2U);
+  EXPECT_EQ(c.accepted_rows.at("paths.csv"), 1U);
+  EXPECT_FALSE(has_warning(c.diagnostics, "paths.csv", "unknown file"));
+  EXPECT_TRUE(has_rejection(c.diagnostics, "readings.csv", 4, "unknown station 'L2'")) << dump(c.diagnostics);
+}
+
 TEST(LoadCase, UnreadableFileAndMetFolder) {
   TempDir dir;
   std::filesystem::create_directories(dir.path() / "readings.csv");  // a folder, not a file

@@ -146,6 +146,34 @@ TEST(StationsCsv, MissingColumn) {
   EXPECT_TRUE(has_rejection(d, "stations.csv", 1, "missing required column 'lat'"));
 }
 
+TEST(PathsCsv, BeamsBecomeStationsWithAFarEnd) {
+  const auto stations = two_stations();  // M01, M02
+  auto csv = CsvReader::from_string(
+      "id,name,lon1,lat1,lon2,lat2,height_m\n"
+      "L1,fence north,120.100,28.900,120.105,28.900,2\n"  // 2: ~490 m
+      "L2,,120.1,28.9,120.1,28.9,2\n"                     // 3: ends coincide
+      "M01,clash,120.1,28.9,120.11,28.9,2\n"              // 4: a station's id
+      "L1,again,120.1,28.9,120.11,28.9,2\n"               // 5: duplicate
+      "L3,long,120.0,28.9,120.2,28.9,2\n"                 // 6: ~19.5 km
+      "L4,bad,120.1,28.9,190,28.9,2\n"                    // 7: far end outside the world
+      "L5,,120.2,28.8,120.2,28.801,\n");                  // 8: name = id, height 0
+  Diagnostics d;
+  const auto p = read_paths_csv(csv, "paths.csv", stations, d);
+  ASSERT_EQ(p.size(), 2U) << dump(d);
+  EXPECT_EQ(p[0].id, "L1");
+  EXPECT_EQ(p[0].name, "fence north");
+  ASSERT_TRUE(p[0].path_end.has_value());
+  EXPECT_DOUBLE_EQ(p[0].path_end->first, 120.105);
+  EXPECT_DOUBLE_EQ(p[0].lon, 120.100);
+  EXPECT_EQ(p[1].name, "L5");
+  EXPECT_TRUE(has_rejection(d, "paths.csv", 3, "the beam's two ends coincide"));
+  EXPECT_TRUE(has_rejection(d, "paths.csv", 4, "path id 'M01' is already a station in stations.csv"));
+  EXPECT_TRUE(has_rejection(d, "paths.csv", 5, "duplicate path id 'L1' first seen on line 2"));
+  EXPECT_TRUE(has_rejection(d, "paths.csv", 6, "the beam is 19469 m long, more than 10000 m"));
+  EXPECT_TRUE(has_rejection(d, "paths.csv", 7, "column lon2: 190 outside [-180, 180]"));
+  EXPECT_EQ(d.rejected().size(), 5U);
+}
+
 TEST(ReadingsCsv, ValidationDedupeSortAndStability) {
   const auto stations = two_stations();
   auto csv = CsvReader::from_string(

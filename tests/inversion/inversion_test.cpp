@@ -364,6 +364,74 @@ TEST(Inversion, AReleaseStandsAboveTheUsualEmissions) {
   }
 }
 
+TEST(Inversion, OpenPathsAroundASiteLocateTheSourceInsideIt) {
+  // a works' yard fenced by four beams (a 500 m square about the origin, 3 m up) in a 3 m/s west
+  // wind; each beam reports its hourly mean along its length for 4 hours. A source in the yard
+  // lights up the east (downwind) beam only; one upwind of the yard would light the west beam too,
+  // one beside it neither, one downwind of it none.
+  Fixture f;
+  f.grid = {"EPSG:32650", -2500.0, 2500.0, 25.0, 200, 200};
+  const double half = 250.0;
+  const double beams[][4] = {{-half, -half, half, -half}, {half, -half, half, half}, {half, half, -half, half},
+                             {-half, half, -half, -half}};  // south, east, north, west
+  const double cand[][2] = {{0, 50}, {-900, 50}, {0, 900}, {900, 50}, {-600, -700}};
+  for (const auto& c : cand) f.sites.push_back({c[0], c[1], 2.0, 1.0, std::nullopt, std::nullopt});
+  std::mt19937 rng(11);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  for (std::size_t b = 0; b < std::size(beams); ++b) {
+    Platform p;
+    p.id = "B" + std::to_string(b);
+    p.kind = ObservationKind::Path;
+    p.background = 6.0;
+    p.noise = 0.3;
+    f.obs.platforms.push_back(p);
+    for (int h = 0; h < 4; ++h) {
+      Observation ob;
+      ob.kind = ObservationKind::Path;
+      ob.platform = static_cast<int>(b);
+      ob.x0_m = beams[b][0];
+      ob.y0_m = beams[b][1];
+      ob.x1_m = beams[b][2];
+      ob.y1_m = beams[b][3];
+      ob.x_m = 0.5 * (ob.x0_m + ob.x1_m);
+      ob.y_m = 0.5 * (ob.y0_m + ob.y1_m);
+      ob.z_m = 3;
+      ob.t_start = kT0 + 3600.0 * h;
+      ob.averaging_s = 3600;
+      // the mean along the beam of the plume of 2 g/s from the yard's source (400 points)
+      double sum = 0;
+      constexpr int kPoints = 400;
+      for (int k = 0; k < kPoints; ++k) {
+        const double a = (k + 0.5) / kPoints;
+        const double x = ob.x0_m + a * (ob.x1_m - ob.x0_m) - cand[0][0], y = ob.y0_m + a * (ob.y1_m - ob.y0_m) - cand[0][1];
+        sum += 1e6 * gaussian_plume_g_m3(2.0, 3.0, x, y, 3.0, 2.0, SigmaScheme::BriggsRural, Stability::D, 800.0);
+      }
+      ob.value = (6.0 + sum / kPoints) * (1.0 + 0.05 * noise(rng));
+      f.obs.obs.push_back(ob);
+    }
+  }
+  const SourceReceptorOperator op(f.wind, f.obs, f.grid, known_wind_options());
+  InversionOptions io;
+  io.threads = 2;
+  const InversionResult r = invert(op, f.obs, f.grid, f.sites, io);
+  const auto best = static_cast<std::size_t>(std::max_element(r.probability.begin(), r.probability.end()) - r.probability.begin());
+  EXPECT_EQ(best, 0U) << r.probability[0] << " " << r.probability[1] << " " << r.probability[2] << " " << r.probability[3]
+                      << " unlisted " << r.unlisted_probability;
+  EXPECT_GT(r.probability[0], 0.5);
+  EXPECT_GT(r.rate[0].estimate, 1.0);
+  EXPECT_LT(r.rate[0].estimate, 4.0);
+  // with the yard's source out of the registry, the unregistered source is placed inside the fence
+  // and no registered facility is blamed. (Its probability is not decisive: one beam in a steady
+  // wind leaves the source anywhere on a 40 m wide line across the yard, and the location prior
+  // over the 25 km² grid costs it more than these 4 hourly means pay: measured 0.22, "no release"
+  // 0.76. Issue #7 item 2/3: "no release" against a well-placed unregistered source.)
+  std::vector<CandidateSite> others(f.sites.begin() + 1, f.sites.end());
+  const InversionResult u = invert(op, f.obs, f.grid, others, io);
+  for (double p : u.probability) EXPECT_LT(10 * p, u.unlisted_probability) << "no release " << u.no_release_probability;
+  EXPECT_LT(std::abs(u.peak_x_m), half) << u.peak_x_m << "," << u.peak_y_m;
+  EXPECT_LT(std::abs(u.peak_y_m), half) << u.peak_x_m << "," << u.peak_y_m;
+}
+
 TEST(Inversion, UnitsConversion) {
   EXPECT_DOUBLE_EQ(units_per_g_m3("ug/m3", "so2"), 1e6);
   EXPECT_DOUBLE_EQ(units_per_g_m3("mg/m3", "so2"), 1e3);

@@ -26,7 +26,7 @@ constexpr double kT0 = 1622505600.0;  // 2021-06-01T00:00:00Z
 struct CaseBuilder {
   Case c;
   std::uint32_t station(const std::string& id, double lon, double lat) {
-    c.stations.push_back({id, id, lon, lat, 10.0});
+    c.stations.push_back({id, id, lon, lat, 10.0, std::nullopt});
     return static_cast<std::uint32_t>(c.stations.size() - 1);
   }
   std::uint16_t var(const std::string& name) {

@@ -65,6 +65,11 @@ inline constexpr double kWithinMemberDeg = 10.0;
 
 /// One back-trajectory per this much averaging time of a fixed receptor (s), at most 12.
 inline constexpr double kSubSampleS = 1200.0;
+/// An open path (paths.csv) is sampled at points half a grid cell apart along its beam, at most
+/// this many (each is a back-trajectory scored against every hypothesis): 16 points resolve a
+/// plume crossing at 1/16 of the beam, 60 m on a 1 km fence line, narrower than a plume 300 m
+/// from a low source (Briggs rural D σy ≈ 25 m; ±2σ ≈ 100 m).
+inline constexpr int kMaxPathSamples = 16;
 
 /// No back-trajectory runs longer than this (s): 12 h covers 40 km at 1 m/s.
 inline constexpr double kMaxBackS = 12 * 3600.0;

@@ -14,7 +14,9 @@
 
 namespace plumetrace {
 
-enum class ObservationKind { Station, Mobile, Imagery };
+/// Station: a fixed point's mean over its period; Path: an open-path sensor's mean along its beam
+/// (x0, y0) -> (x1, y1) over its period; Mobile: a survey segment; Imagery: an image cell.
+enum class ObservationKind { Station, Mobile, Imagery, Path };
 
 struct Observation {
   ObservationKind kind{ObservationKind::Station};
@@ -26,8 +28,9 @@ struct Observation {
   double averaging_s{};    ///< 3600 for an hourly mean, ~0 for a mobile sample
   double value{};          ///< concentration in the case's units
   int samples{1};          ///< raw samples merged into this observation (mobile segments)
-  /// A mobile segment's first and last sample positions (analysis CRS); equal to x_m, y_m for a
-  /// fixed receptor. Operators sample the segment between them.
+  /// A mobile segment's first and last sample positions, or an open path's two ends (analysis
+  /// CRS; x_m, y_m is then the beam's middle); equal to x_m, y_m for a fixed point. Operators
+  /// sample the segment between them.
   double x0_m{}, y0_m{}, x1_m{}, y1_m{};
   /// Modelled contribution of the registry's usual (permitted) emissions at this receptor, case
   /// units: added to the platform's background as the level "no release" expects. 0 until the
@@ -74,7 +77,7 @@ struct ObservationSet {
 /// Background per platform is estimated from ALL of that platform's values (those before
 /// use_start included), so it is never assumed zero: its own low quantile when it reported at
 /// least `min_own_background_samples` values, else case.json's `background` for the pollutant,
-/// else the pooled low quantile of the platforms of the same kind (stations, survey traces,
+/// else the pooled low quantile of the platforms of the same kind (stations, open paths, survey traces,
 /// imagery) when they are at least kMinBackgroundPlatforms with kMinNetworkBackgroundSamples
 /// values, else its own values after all. Values are in the case units.
 ObservationSet gather_observations(const Case& c, const Transformer& tr, const Grid& grid,
@@ -89,10 +92,5 @@ struct DataSpan {
   std::string units;
 };
 DataSpan pollutant_data_span(const Case& c, const std::string& pollutant);
-
-/// The fused concentration field on the grid: per cell, the mean of observation values whose
-/// receptor falls in the cell (imagery cells: area averages on the grid, fusion/imagery.hpp), NaN
-/// where nothing was measured.
-std::vector<float> fused_field(const ObservationSet& set, const Grid& grid);
 
 }  // namespace plumetrace

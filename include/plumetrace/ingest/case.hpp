@@ -74,6 +74,9 @@ struct Station {
   double lon{};
   double lat{};
   double height_m{};  ///< sampling height above ground
+  /// An open-path sensor (paths.csv: a fence-line laser, an FTIR): the far end of its beam, WGS 84
+  /// lon/lat (lon/lat above is the near end). Its readings are the mean along the beam.
+  std::optional<std::pair<double, double>> path_end;
 };
 
 /// One value of `readings.csv`. Variables and units are interned in ReadingTable.

@@ -58,6 +58,16 @@ struct RasterLimits {
 [[nodiscard]] std::vector<Station> read_stations_csv(CsvReader& csv, const std::string& file,
                                                      Diagnostics& diag);
 
+/// paths.csv (open-path sensors): `id,lon1,lat1,lon2,lat2` required; `name` (default: the id),
+/// `height_m` (default 0). Each beam becomes a Station at its first end with `path_end` its second.
+/// Rejected with a reason: an id that stations.csv (`stations`) or an earlier row already has,
+/// ends outside the world, ends that coincide, a beam longer than kMaxPathLengthM.
+[[nodiscard]] std::vector<Station> read_paths_csv(CsvReader& csv, const std::string& file,
+                                                  const std::vector<Station>& stations, Diagnostics& diag);
+
+/// Longest open path accepted (m): long-path DOAS and FTIR reach a few km, fence-line lasers less.
+inline constexpr double kMaxPathLengthM = 10000.0;
+
 /// readings.csv (long format): `station_id,time,variable,value` required, `unit`, `period`
 /// optional. Rows are validated (known station, finite value, pollutant >= 0, wind_dir in
 /// [0, 360], wind_speed >= 0, cloud_cover in [0, 8], stability A-F), deduplicated on

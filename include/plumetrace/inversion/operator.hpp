@@ -5,7 +5,8 @@
 ///
 /// Method ("Lagrangian plume"): from each receptor, back-trajectories through the time-varying wind
 /// (predictor–corrector) are started at sub-sample times spread over the observation's averaging
-/// period (one for a mobile sample, one per `sub_sample_s` for station means). A source's
+/// period (one for a mobile sample, one per `sub_sample_s` for station means; for an open path, at
+/// up to kMaxPathSamples points along its beam too, so that the mean is over the beam). A source's
 /// contribution to one sub-sample is a Gaussian plume evaluated in the trajectory's own frame:
 /// along-path distance x to the source's foot point, crosswind offset y from the path, transport
 /// speed x/τ, stability and mixing height at the release time, and σy from measured σθ when there

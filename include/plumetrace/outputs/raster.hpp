@@ -17,4 +17,16 @@ void write_cog(const std::filesystem::path& file, const Grid& grid, const std::s
                const std::vector<float>& values, const std::string& description,
                const std::string& unit);
 
+/// One band of write_cog_bands.
+struct CogBand {
+  const std::vector<float>* values;  ///< row-major, grid.size(), NaN = nodata
+  std::string description;
+  std::string unit;
+};
+
+/// As write_cog, with several Float32 bands (in order). @throws Internal when GDAL cannot write
+/// the file or a band's size does not match the grid.
+void write_cog_bands(const std::filesystem::path& file, const Grid& grid, const std::string& crs_wkt,
+                     const std::vector<CogBand>& bands);
+
 }  // namespace plumetrace

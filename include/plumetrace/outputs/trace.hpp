@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "plumetrace/fusion/fused_field.hpp"
 #include "plumetrace/geo/grid.hpp"
 #include "plumetrace/ingest/case.hpp"
 #include "plumetrace/inversion/inversion.hpp"
@@ -38,15 +39,15 @@ struct TraceResult {
   std::string crs_wkt;
   std::vector<float> posterior;    ///< P(source in cell | data), all hypotheses (sums to 1 − no_release with registry mass outside)
   std::vector<float> footprint;    ///< mean receptor sensitivity, s/m³ per (g/s) emitted from the cell
-  std::vector<float> fused;        ///< fused observations, case units, NaN where unmeasured
+  FusedField fused;                ///< excess over background interpolated onto the grid (fusion/fused_field.hpp)
 };
 
 /// Run the main job. @throws InvalidInput when the case cannot support a trace (no pollutant, no
 /// observations of it, no registry and no grid, bad times).
 TraceResult run_trace(const Case& c, const TraceRequest& request);
 
-/// Write ranking.json, ranking.geojson, posterior.tif, footprint.tif and fused.tif into `dir`
-/// (created when missing).
+/// Write ranking.json, ranking.geojson, posterior.tif, footprint.tif and fused.tif (bands: value,
+/// uncertainty, count) into `dir` (created when missing).
 void write_trace_outputs(const TraceResult& result, const std::filesystem::path& dir);
 
 /// The human-readable ranking table printed by `plumetrace trace` without --json: the top 10
