@@ -599,15 +599,15 @@ class UnlistedPrior {
     }
     return std::log(d);
   }
-  /// The share of block b's prior mass in its cell (r, c).
-  [[nodiscard]] double cell_share(std::size_t b, int r, int c) const {
+  /// The share of block b's prior mass (`block_mass`, as block_mass(b) gave it) in its cell (r, c).
+  [[nodiscard]] double cell_share(std::size_t b, double block_mass, int r, int c) const {
     const auto [r0, r1, c0, c1] = block_cells(b);
     const double cells = static_cast<double>((r1 - r0) * (c1 - c0));
     if (share_ == 0) return 1.0 / cells;
     const double x0 = grid_.x0_m + c * grid_.cell_m, y1 = grid_.y1_m - r * grid_.cell_m;
     const double mass = (1.0 - share_) / (static_cast<double>(nb_) * cells) +
                         share_ * hot_mass(x0, x0 + grid_.cell_m, y1 - grid_.cell_m, y1) / hot_total_;
-    return mass / block_mass(b);
+    return mass / block_mass;
   }
   [[nodiscard]] bool informed() const noexcept { return share_ > 0; }
 
@@ -820,6 +820,8 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   const int brows = (grid.rows + st - 1) / st, bcols = (grid.cols + st - 1) / st;
   const std::size_t nb = static_cast<std::size_t>(brows) * bcols;
   const UnlistedPrior uprior(grid, st, bcols, nb, o.unlisted_hotspots);
+  std::vector<double> block_prior(nb);  // each block's prior mass, once (with hotspots: sums of erf)
+  for (std::size_t b = 0; b < nb; ++b) block_prior[b] = uprior.block_mass(b);
   std::vector<double> block_lm(nb, kNegInf);
   parallel_for(nb, threads, [&](std::size_t b) {
     const int br = static_cast<int>(b) / bcols, bc = static_cast<int>(b) % bcols;
@@ -841,7 +843,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
     const std::size_t k_top = std::min<std::size_t>(tuning::kUnlistedRefineBlocks, nb);
     std::partial_sort(by_lm.begin(), by_lm.begin() + static_cast<std::ptrdiff_t>(k_top), by_lm.end(),
                       [&](std::size_t a, std::size_t b) {
-                        return block_lm[a] + std::log(uprior.block_mass(a)) > block_lm[b] + std::log(uprior.block_mass(b));
+                        return block_lm[a] + std::log(block_prior[a]) > block_lm[b] + std::log(block_prior[b]);
                       });
     std::vector<double> sub(k_top * 9, kNegInf);
     parallel_for(k_top * 9, threads, [&](std::size_t i) {
@@ -983,7 +985,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
       all.push_back(lp_pair[p]);
     }
   for (std::size_t b = 0; b < nb; ++b) {
-    lp_block[b] = std::log(o.prior_unlisted * uprior.block_mass(b)) + block_lm[b];
+    lp_block[b] = std::log(o.prior_unlisted * block_prior[b]) + block_lm[b];
     all.push_back(lp_block[b]);
   }
   // "no release": nothing beyond background and the usual emissions. Every likelihood term
@@ -1073,18 +1075,18 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   // 5. grid posterior (registry aside): blocks spread evenly over their cells
   // (blocks by their posterior: evidence × spatial prior; with a uniform prior, the evidence)
   std::vector<double> block_lp(nb);
-  for (std::size_t b = 0; b < nb; ++b) block_lp[b] = block_lm[b] + std::log(uprior.block_mass(b));
+  for (std::size_t b = 0; b < nb; ++b) block_lp[b] = block_lm[b] + std::log(block_prior[b]);
   const double lbz = log_sum_exp(block_lp.data(), nb);
   res.grid_posterior.assign(grid.size(), 0.0f);
   std::size_t best_block = 0;
   for (std::size_t b = 0; b < nb; ++b) {
     if (block_lp[b] > block_lp[best_block]) best_block = b;
-    const double pb = std::isfinite(lbz) ? std::exp(block_lp[b] - lbz) : uprior.block_mass(b);
+    const double pb = std::isfinite(lbz) ? std::exp(block_lp[b] - lbz) : block_prior[b];
     const int br = static_cast<int>(b) / bcols, bc = static_cast<int>(b) % bcols;
     const int r1 = std::min(grid.rows, (br + 1) * st), c1 = std::min(grid.cols, (bc + 1) * st);
     for (int r = br * st; r < r1; ++r)
       for (int c = bc * st; c < c1; ++c)
-        res.grid_posterior[static_cast<std::size_t>(r) * grid.cols + c] = static_cast<float>(pb * uprior.cell_share(b, r, c));
+        res.grid_posterior[static_cast<std::size_t>(r) * grid.cols + c] = static_cast<float>(pb * uprior.cell_share(b, block_prior[b], r, c));
   }
   // refine the peak around the best block, coarse to fine: a 9 x 9 lattice over the 3 x 3
   // blocks around it, then 5 x 5 lattices of ever finer spacing around the best point, down to
