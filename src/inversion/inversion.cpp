@@ -18,11 +18,19 @@ namespace {
 
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 
+// The likelihood's inner functions are inlined into every loop that calls them (the rows below
+// vectorise only then; GCC's size heuristics otherwise call them out of line from some loops).
+#if defined(__GNUC__)
+#define PT_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define PT_ALWAYS_INLINE inline
+#endif
+
 /// Natural log for x > 0 (finite, normal), absolute error < 1e-9: exponent split and a 2·atanh
 /// series on the mantissa in [√½, √2]. About 3× faster than std::log1p on the likelihood path,
 /// and branch-free (selects, the exponent converted through the 2^52 trick instead of an
 /// int64 -> double conversion, which SSE2/AVX2 lack) so that the likelihood rows vectorise.
-inline double fast_log(double x) noexcept {
+PT_ALWAYS_INLINE double fast_log(double x) noexcept {
   std::uint64_t bits;
   std::memcpy(&bits, &x, sizeof bits);
   const std::uint64_t ebits = ((bits >> 52) & 0x7ff) | 0x4330000000000000ULL;
@@ -68,7 +76,7 @@ struct ObsModel {
 
 /// Student-t log density of an observation given the modelled mean plume part (case units),
 /// times its weight w. s2m: the model error variance of the plume part (log units squared).
-inline double obs_loglik(const ObsModel& m, double plume_mean, double s2m, double nu) noexcept {
+PT_ALWAYS_INLINE double obs_loglik(const ObsModel& m, double plume_mean, double s2m, double nu) noexcept {
   const double plume = plume_mean * m.median_factor;
   const double r = m.log_yc - fast_log(m.b + plume + m.c);
   // model error applies to the modelled plume parts (release and usual emissions), or to what
@@ -96,7 +104,16 @@ void add_loglik_row(const ObsModel& m, double h, const double* __restrict q, std
   if (stride == 1) {
     for (std::size_t k = k0; k < nq; ++k) row[k] += obs_loglik(m, q[k] * h, s2m, nu) - m.l0;
   } else {
-    for (std::size_t k = k0; k < nq; k += stride) row[k] += obs_loglik(m, q[k] * h, s2m, nu) - m.l0;
+    // gathered into contiguous chunks so that the strided case vectorises as well (left to
+    // itself the compiler calls obs_loglik out of line, one rate at a time)
+    constexpr std::size_t kChunk = 32;
+    double qs[kChunk], out[kChunk];
+    for (std::size_t k = k0; k < nq;) {
+      std::size_t n = 0;
+      for (std::size_t kk = k; kk < nq && n < kChunk; kk += stride) qs[n++] = q[kk];
+      for (std::size_t i = 0; i < n; ++i) out[i] = obs_loglik(m, qs[i] * h, s2m, nu) - m.l0;
+      for (std::size_t i = 0; i < n; ++i, k += stride) row[k] += out[i];
+    }
   }
 }
 
@@ -191,16 +208,65 @@ class Scorer {
       const std::size_t b = block_[col.index[j]];
       touched[b] = 1;
       double* row = score + b * nq;
-      // rates whose plume is below 1e-4 of the background level change nothing: skip them
-      const double thr = tuning::kNegligiblePlumeFraction * (m.b + m.c);
-      std::size_t k0 = 0;
-      if (h > 0 && q_[0] * h < thr) {
-        const double kk = std::ceil((std::log(thr / h) - log_q0_) / dlog_q_);
-        k0 = kk >= static_cast<double>(nq) ? nq : static_cast<std::size_t>(std::max(kk, 0.0));
-        k0 = (k0 + stride - 1) / stride * stride;
-      }
+      const std::size_t k0 = first_rate(m, h, stride);
       add_loglik_row(m, h, q_.data(), k0, nq, stride, o_.sigma_model_log * o_.sigma_model_log,
                      o_.student_nu, row);
+    }
+  }
+  /// score_single for several columns of one member at once (the same member under different
+  /// release intervals): score[m] receives what score_single(*cols[m], score[m], touched[m],
+  /// stride) gives, bit for bit, but an observation whose h is the same in several columns
+  /// (a pass released inside every interval) has its row computed once.
+  /// @pre cols.size() == score.size() == touched.size(); each score[m] has blocks()·nq entries.
+  void score_single_multi(const std::vector<const SparseColumn*>& cols, const std::vector<double*>& score,
+                          std::vector<std::vector<char>>& touched, std::size_t stride,
+                          std::vector<double>& row_tmp) const noexcept {
+    assert(cols.size() == score.size() && cols.size() == touched.size());
+    const std::size_t nm = cols.size(), nq = q_.size();
+    for (std::size_t m = 0; m < nm; ++m) {
+      std::fill(score[m], score[m] + blocks_ * nq, 0.0);
+      touched[m].assign(blocks_, 0);
+    }
+    row_tmp.resize(nq);
+    const double s2m = o_.sigma_model_log * o_.sigma_model_log;
+    constexpr std::size_t kMaxColumns = 16;
+    assert(nm <= kMaxColumns);
+    std::size_t pos[kMaxColumns] = {};
+    float hs[kMaxColumns];
+    bool has[kMaxColumns];
+    while (true) {
+      // the next observation in any column (each column is sorted by observation)
+      std::uint32_t i = std::numeric_limits<std::uint32_t>::max();
+      for (std::size_t m = 0; m < nm; ++m)
+        if (pos[m] < cols[m]->index.size()) i = std::min(i, cols[m]->index[pos[m]]);
+      if (i == std::numeric_limits<std::uint32_t>::max()) break;
+      for (std::size_t m = 0; m < nm; ++m) {
+        has[m] = pos[m] < cols[m]->index.size() && cols[m]->index[pos[m]] == i;
+        if (has[m]) hs[m] = cols[m]->h_s_m3[pos[m]++];
+      }
+      const ObsModel& om = obs_[i];
+      const std::size_t b = block_[i];
+      for (std::size_t m = 0; m < nm; ++m) {
+        if (!has[m]) continue;
+        std::size_t same = 0;
+        for (std::size_t m2 = m + 1; m2 < nm; ++m2) same += has[m2] && hs[m2] == hs[m];
+        const double h = o_.to_case_units * hs[m];
+        const std::size_t k0 = first_rate(om, h, stride);
+        touched[m][b] = 1;
+        if (same == 0) {
+          add_loglik_row(om, h, q_.data(), k0, nq, stride, s2m, o_.student_nu, score[m] + b * nq);
+          continue;
+        }
+        std::fill(row_tmp.begin() + static_cast<std::ptrdiff_t>(std::min(k0, nq)), row_tmp.end(), 0.0);
+        add_loglik_row(om, h, q_.data(), k0, nq, stride, s2m, o_.student_nu, row_tmp.data());
+        for (std::size_t m2 = m; m2 < nm; ++m2) {
+          if (!has[m2] || hs[m2] != hs[m]) continue;
+          touched[m2][b] = 1;
+          double* row = score[m2] + b * nq;
+          for (std::size_t k = k0; k < nq; k += stride) row[k] += row_tmp[k];
+          if (m2 != m) has[m2] = false;  // done
+        }
+      }
     }
   }
   [[nodiscard]] std::size_t blocks() const noexcept { return blocks_; }
@@ -211,6 +277,20 @@ class Scorer {
   [[nodiscard]] const ObsModel& obs(std::size_t i) const noexcept { return obs_[i]; }
 
  private:
+  /// The first rate index (a multiple of stride) worth scoring for an observation with
+  /// sensitivity h: rates whose plume is below kNegligiblePlumeFraction of the background level
+  /// change nothing and are skipped.
+  [[nodiscard]] std::size_t first_rate(const ObsModel& m, double h, std::size_t stride) const noexcept {
+    const std::size_t nq = q_.size();
+    const double thr = tuning::kNegligiblePlumeFraction * (m.b + m.c);
+    std::size_t k0 = 0;
+    if (h > 0 && q_[0] * h < thr) {
+      const double kk = std::ceil((std::log(thr / h) - log_q0_) / dlog_q_);
+      k0 = kk >= static_cast<double>(nq) ? nq : static_cast<std::size_t>(std::max(kk, 0.0));
+      k0 = (k0 + stride - 1) / stride * stride;
+    }
+    return k0;
+  }
   const InversionOptions& o_;
   std::vector<ObsModel> obs_;
   std::vector<double> q_;
@@ -298,13 +378,20 @@ BlockSensitivity block_sensitivity(const TimedColumns& timed, const std::vector<
                                    double to_case_units) {
   assert(block_starts.size() >= 2);
   BlockSensitivity bs;
-  for (const auto& m : timed.member) bs.obs.insert(bs.obs.end(), m.index.begin(), m.index.end());
-  std::sort(bs.obs.begin(), bs.obs.end());
-  bs.obs.erase(std::unique(bs.obs.begin(), bs.obs.end()), bs.obs.end());
+  // the observations any member touches, sorted: marked, then read in order (cheaper than
+  // sorting the members' entries, which repeat each observation once per pass and member)
+  std::uint32_t n_obs = 0;
+  for (const auto& m : timed.member)
+    if (!m.index.empty()) n_obs = std::max(n_obs, m.index.back() + 1);  // each member's is sorted
+  std::vector<char> seen(n_obs, 0);
+  for (const auto& m : timed.member)
+    for (std::uint32_t i : m.index) seen[i] = 1;
+  for (std::uint32_t i = 0; i < n_obs; ++i)
+    if (seen[i]) bs.obs.push_back(i);
   const std::size_t nb = block_starts.size() - 1, no = bs.obs.size();
   bs.blocks = nb;
   bs.h.assign(timed.member.size() * nb * no, 0.0);
-  std::vector<double> path_max(nb);
+  std::vector<double> path_max(nb), weight(nb);
   for (std::size_t k = 0; k < timed.member.size(); ++k) {
     const auto& m = timed.member[k];
     double* hk = bs.h.data() + k * nb * no;  // &h[...] of an empty vector is undefined
@@ -313,9 +400,15 @@ BlockSensitivity block_sensitivity(const TimedColumns& timed, const std::vector<
     for (std::size_t e = 0; e < m.index.size(); ++e) {
       while (bs.obs[i] != m.index[e]) ++i;  // both sorted
       const double h = to_case_units * m.h_s_m3[e];
-      for (std::size_t b = 0; b < nb; ++b)  // a path's passes: the largest in each block
-        path_max[b] = std::max(path_max[b], h * release_weight(m.t_release[e], m.edge_s[e], block_starts[b],
-                                                                block_starts[b + 1]));
+      // a path's passes: the largest in each block. Only blocks within kReleaseEdgeSigmas edge
+      // widths of the release time (one more each side, for rounding) can have a non-zero weight.
+      const double reach_s = kReleaseEdgeSigmas * m.edge_s[e];
+      const auto lo = std::upper_bound(block_starts.begin(), block_starts.end(), m.t_release[e] - reach_s);
+      const auto hi = std::upper_bound(block_starts.begin(), block_starts.end(), m.t_release[e] + reach_s);
+      const std::size_t b_lo = static_cast<std::size_t>(std::max<std::ptrdiff_t>(lo - block_starts.begin() - 2, 0));
+      const std::size_t b_hi = std::min<std::size_t>(static_cast<std::size_t>(hi - block_starts.begin()) + 1, nb);
+      if (b_lo < b_hi) release_weights(m.t_release[e], m.edge_s[e], block_starts.data(), b_lo, b_hi, weight.data());
+      for (std::size_t b = b_lo; b < b_hi; ++b) path_max[b] = std::max(path_max[b], h * weight[b - b_lo]);
       if (e + 1 == m.index.size() || m.index[e + 1] != m.index[e] || m.path[e + 1] != m.path[e]) {
         for (std::size_t b = 0; b < nb; ++b) hk[b * no + i] += path_max[b];
         std::fill(path_max.begin(), path_max.end(), 0.0);
@@ -344,6 +437,11 @@ std::vector<double> nnls_profile(const BlockSensitivity& bs, const std::vector<d
     noise[i] = p.noise;
   }
   std::vector<double> best_q(nb, 0.0), q(nb), resid(no), hh(nb);
+  // each block's non-zero sensitivities (an observation sees the release of a block or two):
+  // the sweeps touch only these; the zeros would add exact zeros
+  std::vector<std::uint32_t> nz_i;
+  std::vector<double> nz_h;
+  std::vector<std::size_t> nz_start(nb + 1);
   double best_cost = std::numeric_limits<double>::infinity();
   std::size_t best_k = member_weight.size();
   for (std::size_t k = 0; k < member_weight.size(); ++k) {
@@ -351,22 +449,31 @@ std::vector<double> nnls_profile(const BlockSensitivity& bs, const std::vector<d
     std::fill(q.begin(), q.end(), 0.0);
     std::fill(hh.begin(), hh.end(), 0.0);
     resid = e;
+    nz_i.clear();
+    nz_h.clear();
     for (std::size_t b = 0; b < nb; ++b) {
+      nz_start[b] = nz_i.size();
       const double* hb = bs.row(k, b);
-      for (std::size_t i = 0; i < no; ++i) hh[b] += w[i] * hb[i] * hb[i];
+      for (std::size_t i = 0; i < no; ++i)
+        if (hb[i] != 0) {
+          nz_i.push_back(static_cast<std::uint32_t>(i));
+          nz_h.push_back(hb[i]);
+          hh[b] += w[i] * hb[i] * hb[i];
+        }
     }
+    nz_start[nb] = nz_i.size();
     constexpr int kSweeps = 200;  // converges in a few dozen sweeps for a handful of blocks
     for (int sweep = 0; sweep < kSweeps; ++sweep) {
       double change = 0;
       for (std::size_t b = 0; b < nb; ++b) {
         if (!(hh[b] > 0)) continue;
-        const double* hb = bs.row(k, b);
+        const std::size_t n0 = nz_start[b], n1 = nz_start[b + 1];
         double g = 0;
-        for (std::size_t i = 0; i < no; ++i) g += w[i] * hb[i] * resid[i];
+        for (std::size_t n = n0; n < n1; ++n) g += w[nz_i[n]] * nz_h[n] * resid[nz_i[n]];
         const double qn = std::max(0.0, q[b] + g / hh[b]);
         const double dq = qn - q[b];
         if (dq != 0) {
-          for (std::size_t i = 0; i < no; ++i) resid[i] -= dq * hb[i];
+          for (std::size_t n = n0; n < n1; ++n) resid[nz_i[n]] -= dq * nz_h[n];
           change = std::max(change, std::abs(dq) / std::max(qn, 1e-12));
           q[b] = qn;
         }
@@ -450,59 +557,102 @@ struct ReleaseTiming {
 ///   log p(y | site, q) = Σ_b log Σ_k w_k exp(score_k,b(q)).
 /// With q_stride > 1 only every q_stride-th rate is scored (a coarser rate grid for the
 /// unregistered-source search); log_q of the others stays −inf.
-void score_columns(const std::vector<SparseColumn>& cols, const SourceReceptorOperator& op, const Scorer& sc,
-                   SiteScore& out, std::size_t q_stride) {
+/// Several column sets (one site under several release intervals) are scored together:
+/// out[m] is the score of *sets[m], and an observation's row shared by several sets (the same
+/// sensitivity in each) is computed once (Scorer::score_single_multi). A set equal to an earlier
+/// one is not scored again.
+void score_columns(const std::vector<const std::vector<SparseColumn>*>& sets, const SourceReceptorOperator& op,
+                   const Scorer& sc, std::vector<SiteScore>& out, std::size_t q_stride) {
   const std::size_t nq = sc.q().size();
   const std::size_t nb = sc.blocks();
-  const std::size_t nk = cols.size();
   const auto& wk = op.member_weights();
-  // scores[k][b][q]; touched[k][b]
-  std::vector<double> scores(nk * nb * nq);
-  std::vector<char> touched_k(nk * nb), touched, any(nb, 0);
-  std::vector<double> total(nq);
-  double best = kNegInf;
+  const std::size_t nk = wk.size();
+  const std::size_t nm = sets.size();
+  out.assign(nm, SiteScore{});
+  // sets equal to an earlier one (every member's column the same) take its score
+  std::vector<std::size_t> same_as(nm);
+  std::vector<std::size_t> distinct;
+  for (std::size_t m = 0; m < nm; ++m) {
+    assert(sets[m]->size() == nk);
+    same_as[m] = m;
+    for (std::size_t d : distinct) {
+      bool eq = true;
+      for (std::size_t k = 0; k < nk && eq; ++k)
+        eq = (*sets[m])[k].index == (*sets[d])[k].index && (*sets[m])[k].h_s_m3 == (*sets[d])[k].h_s_m3;
+      if (eq) {
+        same_as[m] = d;
+        break;
+      }
+    }
+    if (same_as[m] == m) distinct.push_back(m);
+  }
+  const std::size_t nd = distinct.size();
+  // scores[d][k][b][q]; touched_k[d][k][b]
+  std::vector<std::vector<double>> scores(nd, std::vector<double>(nk * nb * nq));
+  std::vector<std::vector<char>> touched_k(nd, std::vector<char>(nk * nb));
+  std::vector<std::vector<char>> touched(nd);
+  std::vector<const SparseColumn*> colp(nd);
+  std::vector<double*> sp(nd);
+  std::vector<double> row_tmp;
   for (std::size_t k = 0; k < nk; ++k) {
-    double* sk = &scores[k * nb * nq];
-    sc.score_single(cols[k], sk, touched, q_stride);
-    std::fill(total.begin(), total.end(), 0.0);
+    for (std::size_t d = 0; d < nd; ++d) {
+      colp[d] = &(*sets[distinct[d]])[k];
+      sp[d] = &scores[d][k * nb * nq];
+    }
+    sc.score_single_multi(colp, sp, touched, q_stride, row_tmp);
+    for (std::size_t d = 0; d < nd; ++d)
+      for (std::size_t b = 0; b < nb; ++b) touched_k[d][k * nb + b] = touched[d][b];
+  }
+  std::vector<double> total(nq), v(nq);
+  std::vector<char> any(nb);
+  for (std::size_t d = 0; d < nd; ++d) {
+    SiteScore& o = out[distinct[d]];
+    const std::vector<double>& sd = scores[d];
+    const std::vector<char>& td = touched_k[d];
+    std::fill(any.begin(), any.end(), 0);
+    double best = kNegInf;
+    for (std::size_t k = 0; k < nk; ++k) {
+      std::fill(total.begin(), total.end(), 0.0);
+      for (std::size_t b = 0; b < nb; ++b) {
+        if (!td[k * nb + b]) continue;
+        any[b] = 1;
+        for (std::size_t j = 0; j < nq; j += q_stride) total[j] += sd[(k * nb + b) * nq + j];
+      }
+      double member_lse = kNegInf;
+      for (std::size_t j = 0; j < nq; j += q_stride) member_lse = log_add(member_lse, total[j]);
+      if (member_lse > best) {
+        best = member_lse;
+        o.best_member = static_cast<int>(k);
+      }
+    }
+    // log p = Σ_b log Σ_k w_k exp(score_k,b(q)); an untouched (member, block) scores 0, and blocks
+    // no member touches contribute log Σ_k w_k = 0
+    o.log_q.assign(nq, kNegInf);
+    std::fill(v.begin(), v.end(), 0.0);
     for (std::size_t b = 0; b < nb; ++b) {
-      touched_k[k * nb + b] = touched[b];
-      if (!touched[b]) continue;
-      any[b] = 1;
-      for (std::size_t j = 0; j < nq; j += q_stride) total[j] += sk[b * nq + j];
+      if (!any[b]) continue;
+      for (std::size_t j = 0; j < nq; j += q_stride) {
+        double mx = 0.0;
+        for (std::size_t k = 0; k < nk; ++k)
+          if (td[k * nb + b]) mx = std::max(mx, sd[(k * nb + b) * nq + j]);
+        double sum = 0.0;
+        for (std::size_t k = 0; k < nk; ++k)
+          sum += wk[k] * std::exp((td[k * nb + b] ? sd[(k * nb + b) * nq + j] : 0.0) - mx);
+        v[j] += mx + std::log(sum);
+      }
     }
-    double member_lse = kNegInf;
-    for (std::size_t j = 0; j < nq; j += q_stride) member_lse = log_add(member_lse, total[j]);
-    if (member_lse > best) {
-      best = member_lse;
-      out.best_member = static_cast<int>(k);
-    }
+    // the rate prior is log-uniform over the detectable rates [q_detect, q_max]: smaller releases
+    // are "no release" as far as these data can tell
+    o.q_detect = detectable_rate_g_s(*sets[distinct[d]], sc);
+    std::size_t n_prior = 0;
+    for (std::size_t j = 0; j < nq; j += q_stride)
+      if (sc.q()[j] >= o.q_detect) ++n_prior;
+    for (std::size_t j = 0; j < nq; j += q_stride)
+      o.log_q[j] = sc.q()[j] >= o.q_detect ? v[j] - std::log(static_cast<double>(n_prior)) : kNegInf;
+    o.log_marginal = n_prior > 0 ? log_sum_exp(o.log_q.data(), nq) : kNegInf;
   }
-  // log p = Σ_b log Σ_k w_k exp(score_k,b(q)); an untouched (member, block) scores 0, and blocks
-  // no member touches contribute log Σ_k w_k = 0
-  out.log_q.assign(nq, kNegInf);
-  std::vector<double> v(nq, 0.0);
-  for (std::size_t b = 0; b < nb; ++b) {
-    if (!any[b]) continue;
-    for (std::size_t j = 0; j < nq; j += q_stride) {
-      double mx = 0.0;
-      for (std::size_t k = 0; k < nk; ++k)
-        if (touched_k[k * nb + b]) mx = std::max(mx, scores[(k * nb + b) * nq + j]);
-      double sum = 0.0;
-      for (std::size_t k = 0; k < nk; ++k)
-        sum += wk[k] * std::exp((touched_k[k * nb + b] ? scores[(k * nb + b) * nq + j] : 0.0) - mx);
-      v[j] += mx + std::log(sum);
-    }
-  }
-  // the rate prior is log-uniform over the detectable rates [q_detect, q_max]: smaller releases
-  // are "no release" as far as these data can tell
-  out.q_detect = detectable_rate_g_s(cols, sc);
-  std::size_t n_prior = 0;
-  for (std::size_t j = 0; j < nq; j += q_stride)
-    if (sc.q()[j] >= out.q_detect) ++n_prior;
-  for (std::size_t j = 0; j < nq; j += q_stride)
-    out.log_q[j] = sc.q()[j] >= out.q_detect ? v[j] - std::log(static_cast<double>(n_prior)) : kNegInf;
-  out.log_marginal = n_prior > 0 ? log_sum_exp(out.log_q.data(), nq) : kNegInf;
+  for (std::size_t m = 0; m < nm; ++m)
+    if (same_as[m] != m) out[m] = out[same_as[m]];
 }
 
 /// Score one site, its release timing marginalised (ReleaseTiming): log p(y | site) =
@@ -541,12 +691,18 @@ void score_site(const SourceReceptorOperator& op, const Scorer& sc, const Releas
   const std::size_t nq = sc.q().size();
   out = SiteScore{};
   out.log_q.assign(nq, kNegInf);
-  std::vector<SparseColumn> cols;
-  SiteScore part;
+  std::vector<std::vector<SparseColumn>> cols(intervals.size());
+  std::vector<const std::vector<SparseColumn>*> sets;
+  for (std::size_t m = 0; m < intervals.size(); ++m) {
+    window_columns(timed, intervals[m].start, intervals[m].end, cols[m]);
+    sets.push_back(&cols[m]);
+  }
+  std::vector<SiteScore> parts;
+  score_columns(sets, op, sc, parts, q_stride);
   double best = kNegInf;
-  for (const Interval& iv : intervals) {
-    window_columns(timed, iv.start, iv.end, cols);
-    score_columns(cols, op, sc, part, q_stride);
+  for (std::size_t m = 0; m < intervals.size(); ++m) {
+    const Interval& iv = intervals[m];
+    const SiteScore& part = parts[m];
     const double term = iv.log_prior + part.log_marginal;
 
     out.log_marginal = log_add(out.log_marginal, term);
@@ -557,7 +713,7 @@ void score_site(const SourceReceptorOperator& op, const Scorer& sc, const Releas
       out.best_member = part.best_member;
       out.release_start = iv.start;
       out.release_end = iv.end;
-      if (keep_columns) out.cols = cols;
+      if (keep_columns) out.cols = cols[m];
     }
   }
 }

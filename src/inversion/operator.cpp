@@ -4,6 +4,7 @@
 #include <numeric>
 #include <cassert>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include "plumetrace/core/error.hpp"
@@ -46,8 +47,7 @@ double normal_cdf(double z) noexcept { return 0.5 * std::erfc(-z / std::numbers:
 /// change no likelihood term (the plume is far below the noise where the largest one matters).
 constexpr double kMinPassFractionOfPeak = 1e-3;
 
-/// Beyond this many edge widths from a window's edge a release time is wholly in or out of it.
-constexpr double kEdgeSigmas = 6.0;
+constexpr double kEdgeSigmas = kReleaseEdgeSigmas;
 
 /// Along-wind smoothing of the release time of air that travelled tau_s (s): 10 % of the travel
 /// time, at least a minute (along-wind dispersion spreads one instant's release over arrival times).
@@ -183,10 +183,11 @@ void SourceReceptorOperator::contribution(const Path& p, double sx, double sy, d
   passes.clear();
   const std::size_t n = p.x.size();
   if (n < 2) return;
-  seg.assign((n - 1) * ns, TimedPlume{});
   // quick reject: the source is farther than the trajectory ever went
   const double rdx = sx - p.rx, rdy = sy - p.ry;
   if (rdx * rdx + rdy * rdy > (p.reach_m + 100.0) * (p.reach_m + 100.0)) return;
+  seg.assign((n - 1) * ns, TimedPlume{});
+  bool any = false;  // some segment has a plume: else there are no passes
   const double t0 = p.t[0];
   const double sdir = p.sigma_dir_rad;
   bool after_far_end = false;  // the previous segment's foot point lay beyond its far end
@@ -229,8 +230,10 @@ void SourceReceptorOperator::contribution(const Path& p, double sx, double sy, d
       const double h_eff = stack != nullptr ? effective_height_m(*stack, u, stab, x) : h_m;
       const double c = gaussian_plume_g_m3(1.0, u, x, ycross, z_m, h_eff, sy_eff, sg.z_m, p.mixing_height_m[k]);
       seg[k * ns + si] = {c, t_rel, edge_s};
+      any = true;
     }
   }
+  if (!any) return;
   // one pass of the air over the source = one local maximum of the plume along the path (a
   // meandering trajectory can pass a source twice, at different release times)
   for (std::size_t si = 0; si < ns; ++si) {
@@ -253,6 +256,28 @@ double release_weight(double t_release, double edge_s, EpochSeconds window_start
   if (z0 < -kEdgeSigmas || z1 > kEdgeSigmas) return 0.0;
   if (z0 > kEdgeSigmas && z1 < -kEdgeSigmas) return 1.0;
   return std::max(normal_cdf(z0) - normal_cdf(z1), 0.0);
+}
+
+void release_weights(double t_release, double edge_s, const EpochSeconds* starts, std::size_t b0, std::size_t b1,
+                     double* w) noexcept {
+  assert(edge_s > 0);
+  // the CDF at boundary b, computed at most once: z of a block's end is z of the next one's start
+  double cdf_prev = std::numeric_limits<double>::quiet_NaN();
+  std::size_t cdf_prev_at = b1 + 1;  // the boundary index cdf_prev belongs to (none yet)
+  for (std::size_t b = b0; b < b1; ++b) {
+    const double z0 = (t_release - starts[b]) / edge_s, z1 = (t_release - starts[b + 1]) / edge_s;
+    if (z0 < -kEdgeSigmas || z1 > kEdgeSigmas) {
+      w[b - b0] = 0.0;
+    } else if (z0 > kEdgeSigmas && z1 < -kEdgeSigmas) {
+      w[b - b0] = 1.0;
+    } else {
+      const double c0 = cdf_prev_at == b ? cdf_prev : normal_cdf(z0);
+      const double c1 = normal_cdf(z1);
+      w[b - b0] = std::max(c0 - c1, 0.0);
+      cdf_prev = c1;
+      cdf_prev_at = b + 1;
+    }
+  }
 }
 
 void SourceReceptorOperator::timed_columns(double x_m, double y_m, double h_m, TimedColumns& out,

@@ -85,9 +85,20 @@ struct TimedColumns {
   std::vector<Member> member;  ///< per ensemble member
 };
 
+/// Beyond this many edge widths (edge_s) from a window's edge a release time is wholly in or out of
+/// it: release_weight is exactly 0 for a window ending before t_release − kReleaseEdgeSigmas·edge_s
+/// or starting after t_release + kReleaseEdgeSigmas·edge_s (the normal tail there is < 1e-9).
+inline constexpr double kReleaseEdgeSigmas = 6.0;
+
 /// Fraction of a release-time distribution N(t_release, edge_s²) inside [window_start, window_end]
 /// (1 well inside, 0 well outside). @pre edge_s > 0.
 double release_weight(double t_release, double edge_s, EpochSeconds window_start, EpochSeconds window_end) noexcept;
+
+/// release_weight(t_release, edge_s, starts[b], starts[b + 1]) for each b in [b0, b1), written to
+/// w[b − b0]: the same values bit for bit, each boundary's normal CDF evaluated once (adjacent
+/// blocks share it). @pre edge_s > 0; starts holds at least b1 + 1 entries.
+void release_weights(double t_release, double edge_s, const EpochSeconds* starts, std::size_t b0, std::size_t b1,
+                     double* w) noexcept;
 
 /// Columns of a source emitting (steadily) only during [window_start, window_end], from its timed
 /// columns. @pre window_start < window_end.
