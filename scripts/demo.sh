@@ -45,7 +45,7 @@ for _ in $(seq 100); do
 done
 [[ -n "$base" ]] || { echo "demo: the server did not start:" >&2; cat out/demo-serve/serve.log >&2; exit 1; }
 # the demo's case.json names the county layer outside the case: it is uploaded as boundaries.geojson
-for f in case.json sources.csv stations.csv readings.csv traces/car_01.csv; do
+for f in case.json sources.csv stations.csv readings.csv traces/car_01.csv imagery/drone.tif imagery/drone.json; do
   curl -sfS -o /dev/null -T "data/demo/$f" "$base/api/v1/cases/demo/files/$f"
 done
 curl -sfS -o /dev/null -T data/zhejiang_counties.geojson "$base/api/v1/cases/demo/files/boundaries.geojson"

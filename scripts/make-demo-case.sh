@@ -23,7 +23,7 @@ fi
 out=data/demo
 rm -rf "$out"
 "$sim" --kind border --seed "$seed" --county-pair 331122,330784 --scale-m 15000 \
-  --boundaries data/zhejiang_counties.geojson --flat --out "$out" \
+  --boundaries data/zhejiang_counties.geojson --flat --out "$out" --drone \
   --name "demo: SO2 release across the Jinyun / Yongkang border (synthetic, seed $seed)"
 # the release window, for scripts/demo.sh
 /usr/bin/python3 - "$out" <<'PY'

@@ -10,6 +10,7 @@
 #include "plumetrace/core/error.hpp"
 #include "plumetrace/core/tuning.hpp"
 #include "plumetrace/fusion/imagery.hpp"
+#include "plumetrace/fusion/mobile.hpp"
 
 namespace plumetrace {
 namespace {
@@ -29,16 +30,24 @@ struct BackgroundEstimate {
   double level{};
   double noise{};
 };
+/// The robust spread of a series about its background `level`: kMadToSigma × the median absolute
+/// deviation from it of the values below the series' median, floored at
+/// kNoiseFloorFractionOfBackground of the level. @pre !values.empty()
+double spread_about(const std::vector<double>& values, double level) {
+  assert(!values.empty());
+  std::vector<double> dev;
+  const double med = quantile(values, 0.5);
+  for (double v : values)
+    if (v <= med) dev.push_back(std::abs(v - level));
+  const double mad = dev.empty() ? 0.0 : quantile(dev, 0.5);
+  return std::max({tuning::kMadToSigma * mad, tuning::kNoiseFloorFractionOfBackground * std::abs(level), 1e-6});
+}
+
 BackgroundEstimate low_quantile_background(const std::vector<double>& values, double quantile_frac) {
   assert(!values.empty());
   BackgroundEstimate b;
   b.level = quantile(values, quantile_frac);
-  std::vector<double> dev;
-  const double med = quantile(values, 0.5);
-  for (double v : values)
-    if (v <= med) dev.push_back(std::abs(v - b.level));
-  const double mad = dev.empty() ? 0.0 : quantile(dev, 0.5);
-  b.noise = std::max({tuning::kMadToSigma * mad, tuning::kNoiseFloorFractionOfBackground * std::abs(b.level), 1e-6});
+  b.noise = spread_about(values, b.level);
   return b;
 }
 
@@ -46,9 +55,12 @@ BackgroundEstimate low_quantile_background(const std::vector<double>& values, do
 /// its own low quantile when it has at least kMinOwnBackgroundSamples values; otherwise the known
 /// background from case.json, else the pooled low quantile of its network (the platforms of the
 /// same kind), else (a network too small to pool) its own values after all.
+/// fixed[p], when set, is platform p's own background already estimated (a survey trace's
+/// levelled rolling background): it is used as its own low quantile would be.
 void assign_backgrounds(std::vector<Platform>& platforms, const std::vector<std::vector<double>>& values,
+                        const std::vector<std::optional<BackgroundEstimate>>& fixed,
                         std::optional<double> known_background, const FusionOptions& o) {
-  assert(platforms.size() == values.size());
+  assert(platforms.size() == values.size() && fixed.size() == values.size());
   const ObservationKind kinds[] = {ObservationKind::Station, ObservationKind::Path, ObservationKind::Mobile,
                                    ObservationKind::Imagery};
   for (const ObservationKind kind : kinds) {
@@ -67,7 +79,7 @@ void assign_backgrounds(std::vector<Platform>& platforms, const std::vector<std:
       Platform& pl = platforms[p];
       if (pl.kind != kind || values[p].empty()) continue;
       if (static_cast<int>(values[p].size()) >= o.min_own_background_samples) {
-        const BackgroundEstimate b = low_quantile_background(values[p], o.background_percentile);
+        const BackgroundEstimate b = fixed[p] ? *fixed[p] : low_quantile_background(values[p], o.background_percentile);
         pl.background = b.level;
         pl.noise = b.noise;
         pl.background_source = BackgroundSource::Own;
@@ -133,87 +145,126 @@ void add_stations(const Case& c, const Transformer& tr, int var, EpochSeconds us
 }
 
 void add_traces(const Case& c, const Transformer& tr, const Grid& grid, const std::string& pollutant,
-                EpochSeconds use_start, EpochSeconds use_end, const FusionOptions& o,
-                ObservationSet& out, std::vector<std::vector<double>>& platform_values) {
-  const double seg_m = o.mobile_segment_m > 0 ? o.mobile_segment_m : 2.0 * grid.cell_m;
+                EpochSeconds use_start, EpochSeconds use_end, const FusionOptions& o, ObservationSet& out,
+                std::vector<std::vector<double>>& platform_values,
+                std::vector<std::optional<BackgroundEstimate>>& fixed) {
   for (const Trace& t : c.traces) {
     const auto vit = std::find(t.variables.begin(), t.variables.end(), pollutant);
     if (vit == t.variables.end()) continue;
     const auto& vals = t.values[static_cast<std::size_t>(vit - t.variables.begin())];
-    std::vector<double> finite;
-    for (double v : vals)
-      if (std::isfinite(v)) finite.push_back(v);
-    if (finite.empty()) continue;
+    const CaseSettings::TraceSettings cfg = c.settings.trace_settings(t.name);
+    // every finite, placeable sample (all times: the background and the lag use them all)
+    MobileSeries raw;
+    std::vector<double> alt;
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      double x, y;
+      if (!std::isfinite(vals[i]) || !tr.forward(t.lon[i], t.lat[i], x, y)) continue;
+      raw.t.push_back(t.time_s[i]);
+      raw.x_m.push_back(x);
+      raw.y_m.push_back(y);
+      raw.value.push_back(vals[i]);
+      alt.push_back(t.alt_m[i]);
+    }
+    if (raw.size() == 0) continue;
+    const int pi = static_cast<int>(out.platforms.size());
     Platform p;
     p.id = t.name;
     p.kind = ObservationKind::Mobile;
-    const int pi = static_cast<int>(out.platforms.size());
     out.platforms.push_back(std::move(p));
-    out.raw_samples += finite.size();
-    platform_values.push_back(std::move(finite));
+    out.raw_samples += raw.size();
+    MobileReport rep;
+    rep.platform = pi;
+    rep.cell_m = cfg.cell_m ? *cfg.cell_m : o.mobile_cell_m > 0 ? o.mobile_cell_m : 2.0 * grid.cell_m;
 
-    // Segment: consecutive samples merged until the segment spans mobile_segment_s in time or
-    // seg_m in space. Lag correction shifts the value to the position held lag seconds earlier.
-    double sx = 0, sy = 0, sv = 0, slon = 0, slat = 0, sz = 0;
-    int n = 0;
-    double x_first = 0, y_first = 0, x_last = 0, y_last = 0;
-    EpochSeconds t_first = 0, t_last = 0;
-    auto flush = [&]() {
-      if (n == 0) return;
+    // background: a rolling low quantile, levelled out (values keep the platform's median
+    // rolling background as their one background level); too few samples: as any platform
+    const bool own = static_cast<int>(raw.size()) >= o.min_own_background_samples;
+    std::optional<BackgroundEstimate> est;
+    double typical = 0;  // the background's centre: peaks stand above it
+    if (own) {
+      LevelledSeries lv = level_background(raw.t, raw.value,
+                                           cfg.background_window_s.value_or(tuning::kMobileBackgroundWindowS),
+                                           tuning::kMobileBackgroundQuantile);
+      rep.background_min = lv.rolling_min;
+      rep.background_max = lv.rolling_max;
+      rep.rolling_background = true;
+      raw.value = std::move(lv.value);
+      typical = lv.typical;
+      est = BackgroundEstimate{lv.level, spread_about(raw.value, lv.level)};
+    }
+    platform_values.push_back(raw.value);
+    fixed.push_back(est);
+
+    // sensor lag: case.json's, else estimated where passes overlap
+    double lag_s = 0;
+    if (cfg.lag_s) {
+      lag_s = *cfg.lag_s;
+      rep.lag_source = "case";
+    } else if (est) {
+      std::vector<double> excess(raw.size());
+      for (std::size_t i = 0; i < raw.size(); ++i) excess[i] = raw.value[i] - typical;
+      const LagEstimate le = estimate_sensor_lag_s(raw, excess, est->noise, tuning::kMaxSensorLagS);
+      rep.lag_pairs = le.pairs;
+      rep.lag_spread_s = le.spread_s;
+      if (le.determined) {
+        lag_s = le.lag_s;
+        rep.lag_source = "estimated";
+      } else {
+        rep.lag_source = "undetermined";
+        rep.lag_note = le.why;
+      }
+    } else {
+      rep.lag_source = "undetermined";
+      rep.lag_note = "too few samples";
+    }
+    rep.lag_s = lag_s;
+
+    // the lag-corrected series inside the use window: each value where the air was sampled
+    MobileSeries s;
+    std::vector<double> z;
+    for (std::size_t i = 0; i < raw.size(); ++i) {
+      const EpochSeconds ts = raw.t[i] - lag_s;
+      if (ts < use_start || ts >= use_end) continue;
+      double x, y;
+      position_at(raw, ts, x, y);
+      s.t.push_back(ts);
+      s.x_m.push_back(x);
+      s.y_m.push_back(y);
+      s.value.push_back(raw.value[i]);
+      z.push_back(cfg.inlet_height_m ? *cfg.inlet_height_m
+                  : std::isfinite(alt[i]) && alt[i] > 0 && alt[i] < 500 ? alt[i]
+                                                                        : tuning::kMobileInletHeightM);
+    }
+    if (est && s.size() > 0) {
+      std::vector<double> excess(s.size());
+      for (std::size_t i = 0; i < s.size(); ++i) excess[i] = s.value[i] - typical;
+      rep.peaks = detect_peaks(s, excess, est->noise);
+    }
+    for (const MobileCell& cell : aggregate_passes(s, rep.cell_m, grid.x0_m, grid.y1_m, o.mobile_segment_s)) {
       Observation ob;
       ob.kind = ObservationKind::Mobile;
       ob.platform = pi;
-      ob.x_m = sx / n;
-      ob.y_m = sy / n;
-      ob.z_m = sz / n;
-      ob.lon = slon / n;
-      ob.lat = slat / n;
-      ob.t_start = t_first;
-      ob.averaging_s = t_last - t_first;
-      ob.value = sv / n;
-      ob.samples = n;
-      ob.x0_m = x_first;
-      ob.y0_m = y_first;
-      ob.x1_m = x_last;
-      ob.y1_m = y_last;
+      ob.x_m = cell.x_m;
+      ob.y_m = cell.y_m;
+      double zs = 0;
+      for (std::size_t i : cell.sample_index) zs += z[i];
+      ob.z_m = zs / static_cast<double>(cell.sample_index.size());
+      if (!tr.inverse(ob.x_m, ob.y_m, ob.lon, ob.lat)) continue;
+      ob.t_start = cell.t_start;
+      ob.averaging_s = cell.t_end - cell.t_start;
+      ob.value = cell.value;
+      ob.samples = cell.samples;
+      ob.passes = cell.passes;
+      ob.x0_m = cell.x0_m;
+      ob.y0_m = cell.y0_m;
+      ob.x1_m = cell.x1_m;
+      ob.y1_m = cell.y1_m;
       out.obs.push_back(ob);
-      n = 0;
-      sx = sy = sv = slon = slat = sz = 0;
-    };
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      const double v = vals[i];
-      if (!std::isfinite(v)) continue;
-      // position at the time the air was actually sampled (value stamped at t_i, lag earlier)
-      const EpochSeconds ts = t.time_s[i] - o.sensor_lag_s;
-      if (ts < use_start || ts >= use_end) continue;
-      double lon = t.lon[i], lat = t.lat[i];
-      if (o.sensor_lag_s > 0) {
-        std::size_t j = i;
-        while (j > 0 && t.time_s[j] > ts) --j;
-        lon = t.lon[j];
-        lat = t.lat[j];
-      }
-      double x, y;
-      if (!tr.forward(lon, lat, x, y)) continue;
-      if (n > 0 && (ts - t_first > o.mobile_segment_s || std::hypot(x - x_first, y - y_first) > seg_m))
-        flush();
-      if (n == 0) {
-        x_first = x;
-        y_first = y;
-        t_first = ts;
-      }
-      t_last = ts;
-      x_last = x;
-      y_last = y;
-      sx += x;
-      sy += y;
-      sv += v;
-      slon += lon;
-      slat += lat;
-      sz += std::isfinite(t.alt_m[i]) && t.alt_m[i] > 0 && t.alt_m[i] < 500 ? t.alt_m[i] : 2.0;
-      ++n;
+      ++rep.cells;
+      rep.passes += static_cast<std::size_t>(cell.passes);
+      rep.max_passes = std::max(rep.max_passes, cell.passes);
     }
-    flush();
+    out.mobile.push_back(std::move(rep));
   }
 }
 
@@ -283,9 +334,11 @@ ObservationSet gather_observations(const Case& c, const Transformer& tr, const G
   std::vector<std::vector<double>> platform_values;  // every value each platform reported
   const int var = c.readings.variable_index(pollutant);
   if (var >= 0) add_stations(c, tr, var, use_start, use_end, out, platform_values);
-  add_traces(c, tr, grid, pollutant, use_start, use_end, options, out, platform_values);
+  std::vector<std::optional<BackgroundEstimate>> fixed(platform_values.size());
+  add_traces(c, tr, grid, pollutant, use_start, use_end, options, out, platform_values, fixed);
   add_imagery(c, tr, grid, pollutant, use_start, use_end, options, out, platform_values);
-  assign_backgrounds(out.platforms, platform_values, c.settings.background_for(pollutant), options);
+  fixed.resize(platform_values.size());
+  assign_backgrounds(out.platforms, platform_values, fixed, c.settings.background_for(pollutant), options);
   return out;
 }
 

@@ -116,6 +116,30 @@ CaseSettings parse_case_settings(std::string_view text, const std::string& file,
       } else if (!v.is_null()) {
         throw bad(key, "an object {file, code_field, name_field} or a file name");
       }
+    } else if (key == "traces") {
+      if (!v.is_object()) throw bad(key, "an object {\"TRACE_NAME\" or \"*\": {lag_s, inlet_height_m, background_window_s, cell_m}}");
+      for (const auto& [name, tv] : v.items()) {
+        const std::string where = "traces." + name;
+        if (!tv.is_object()) throw bad(key, "an object of objects ('" + name + "' is not)");
+        CaseSettings::TraceSettings ts;
+        for (const auto& [tk, x] : tv.items()) {
+          const std::string full = where + "." + tk;
+          if (tk == "lag_s") {
+            if (x.is_string() && x.get<std::string>() == "auto") continue;
+            if (!x.is_number() || !std::isfinite(x.get<double>()) || x.get<double>() < 0 || x.get<double>() > 600)
+              throw bad(key, "traces with 'lag_s' a number of seconds in 0..600 or \"auto\" ('" + full + "' is not)");
+            ts.lag_s = x.get<double>();
+          } else if (tk == "inlet_height_m" || tk == "background_window_s" || tk == "cell_m") {
+            if (!x.is_number() || !std::isfinite(x.get<double>()) || !(x.get<double>() > 0))
+              throw bad(key, "traces with '" + tk + "' a positive number ('" + full + "' is not)");
+            (tk == "inlet_height_m" ? ts.inlet_height_m : tk == "cell_m" ? ts.cell_m : ts.background_window_s) =
+                x.get<double>();
+          } else {
+            diag.warn(file, "unknown key '" + full + "' ignored");
+          }
+        }
+        s.traces[name] = ts;
+      }
     } else {
       diag.warn(file, "unknown key '" + key + "' ignored");
     }

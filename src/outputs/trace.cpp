@@ -522,6 +522,42 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   for (const Platform& p : obs.platforms)
     platforms.push_back({{"id", p.id}, {"background", round_to(p.background, 4)}, {"noise", round_to(p.noise, 4)},
                          {"background_source", to_string(p.background_source)}});
+  // survey traces: lag, rolling background, cells and passes, plume crossings (fusion/mobile.hpp)
+  json mobile = json::array();
+  for (const MobileReport& m : obs.mobile) {
+    json peaks = json::array();
+    std::vector<const MobilePeak*> by_area;
+    for (const MobilePeak& pk : m.peaks) by_area.push_back(&pk);
+    std::sort(by_area.begin(), by_area.end(), [](const MobilePeak* a, const MobilePeak* b) { return a->area > b->area; });
+    constexpr std::size_t kPeaksListed = 20;  // the largest crossings; the count says how many in all
+    for (std::size_t k = 0; k < by_area.size() && k < kPeaksListed; ++k) {
+      const MobilePeak& pk = *by_area[k];
+      double lon = 0, lat = 0;
+      if (!tr.inverse(pk.x_m, pk.y_m, lon, lat)) continue;
+      peaks.push_back({{"time", fmt(pk.t_peak, request.start)}, {"lon", round_to(lon, 6)}, {"lat", round_to(lat, 6)},
+                       {"height", round_to(pk.height, 4)}, {"area", round_to(pk.area, 4)},
+                       {"length_m", round_to(pk.length_m, 1)}, {"duration_s", round_to(pk.t_end - pk.t_start, 1)}});
+    }
+    json lag = {{"seconds", m.lag_s}, {"source", m.lag_source}};
+    if (m.lag_source != "case") {
+      lag["crossing_pairs"] = m.lag_pairs;
+      lag["spread_s"] = round_to(m.lag_spread_s, 3);
+    }
+    if (!m.lag_note.empty()) lag["note"] = m.lag_note;
+    mobile.push_back({{"platform", obs.platforms[static_cast<std::size_t>(m.platform)].id},
+                      {"lag", lag},
+                      {"background", m.rolling_background
+                                         ? json{{"method", "rolling low quantile"},
+                                                {"min", round_to(m.background_min, 4)},
+                                                {"max", round_to(m.background_max, 4)}}
+                                         : json{{"method", "platform"}}},
+                      {"cell_m", round_to(m.cell_m, 2)},
+                      {"cells", m.cells},
+                      {"passes", m.passes},
+                      {"max_passes_per_cell", m.max_passes},
+                      {"peak_count", m.peaks.size()},
+                      {"peaks", peaks}});
+  }
   const double elapsed =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - t_begin).count();
   std::ostringstream model;
@@ -542,6 +578,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                         {"observation_window", {{"start", fmt(span_start, request.start)}, {"end", fmt(use_end, request.end)}}},
                         {"units", units},
                         {"hypotheses", inv.hypotheses},
+                        {"mobile", mobile},
                         {"usual_emissions",
                          {{"modelled", io.usual_emissions},
                           {"scale", round_to(usual.scale, 6)},

@@ -4,12 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include "gather_fixture.hpp"
+
 #include <string>
 
 namespace plumetrace {
 namespace {
 
-constexpr double kT0 = 1.6e9;
+constexpr double kT0 = test::kGatherT0;
 
 /// A case of `n_stations` samplers around (120.0, 28.9), each reporting `per_station` 10-minute
 /// means of so2: samplers 0..plume-1 stand in a plume (value 50 + station index), the others see
@@ -32,13 +34,7 @@ Case sampler_case(int n_stations, int per_station, int plume) {
   return c;
 }
 
-ObservationSet gather(const Case& c) {
-  const Transformer tr("EPSG:32651");
-  Grid grid;
-  grid.crs = "EPSG:32651";
-  grid.cell_m = 50;
-  return gather_observations(c, tr, grid, "so2", kT0 - 3600, kT0 + 86400);
-}
+ObservationSet gather(const Case& c) { return test::gather_so2(c); }
 
 TEST(Background, OneSamplePerSamplerTakesTheNetworkLowQuantile) {
   // 40 samplers, one 10-minute mean each, 12 of them in the plume: every sampler's own

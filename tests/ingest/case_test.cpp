@@ -58,6 +58,36 @@ TEST(CaseSettings, BackgroundPerPollutant) {
   }
 }
 
+TEST(CaseSettings, TraceSettingsByNameOverTheDefault) {
+  Diagnostics d;
+  const auto s = parse_case_settings(R"({"traces": {
+    "*": {"inlet_height_m": 2.5, "lag_s": "auto", "background_window_s": 900},
+    "boat_01": {"lag_s": 20, "inlet_height_m": 1.0, "cell_m": 30}}})",
+                                     "case.json", d);
+  const auto boat = s.trace_settings("boat_01");
+  EXPECT_EQ(boat.lag_s, 20.0);
+  EXPECT_EQ(boat.inlet_height_m, 1.0);
+  EXPECT_EQ(boat.cell_m, 30.0);
+  EXPECT_EQ(boat.background_window_s, 900.0);  // from "*"
+  const auto car = s.trace_settings("car_01");
+  EXPECT_FALSE(car.lag_s.has_value());  // "auto": estimated
+  EXPECT_EQ(car.inlet_height_m, 2.5);
+  EXPECT_FALSE(car.cell_m.has_value());
+  try {
+    (void)parse_case_settings("{\n \"traces\": {\n  \"car_01\": {\"lag_s\": -3}}\n}", "case.json", d);
+    FAIL() << "a negative lag must be refused";
+  } catch (const InvalidInput& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("case.json line 2"));
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("traces.car_01.lag_s"));
+  }
+  EXPECT_THROW((void)parse_case_settings(R"({"traces": {"car_01": {"cell_m": 0}}})", "case.json", d), InvalidInput);
+  EXPECT_THROW((void)parse_case_settings(R"({"traces": [1]})", "case.json", d), InvalidInput);
+  Diagnostics warn;
+  (void)parse_case_settings(R"({"traces": {"car_01": {"speed": 3}}})", "case.json", warn);
+  ASSERT_EQ(warn.warnings().size(), 1U);
+  EXPECT_THAT(warn.warnings()[0].message, ::testing::HasSubstr("traces.car_01.speed"));
+}
+
 TEST(CaseSettings, ErrorsNameFileAndLine) {
   Diagnostics d;
   try {

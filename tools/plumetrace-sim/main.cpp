@@ -92,6 +92,7 @@ struct Options {
   double hours = 0;         // 0: 12 (3 below 1 km scale)
   double averaging_s = 0;   // 0: 3600 (600 below 1 km scale)
   bool car = true;
+  bool drone = false;       // also imagery/drone.tif: a drone gas survey over the plume
   bool flat = false;        // write the case files into DIR itself (not DIR/case)
   bool self_check = false;  // compare the puff model with the analytic steady plume and exit
   bool sigma_theta = false; // met stations also report wind_dir_std (sigma-theta, degrees)
@@ -114,6 +115,9 @@ constexpr const char* kHelp =
     "  --hours H             data window length (default 12; 3 below 1 km)\n"
     "  --averaging PT1H|PT10M  station averaging period (default PT1H; PT10M below 1 km)\n"
     "  --no-car              no survey platform\n"
+    "  --drone               also imagery/drone.tif: a drone gas survey (10 m pixels, a 1.2 km square\n"
+    "                        centred 600 m downwind of the first culprit, scanned row by row at 2 m\n"
+    "                        over 10 min mid-release, 20 %% noise, a strip of 10 rows missing)\n"
     "  --flat                write the case files into DIR (truth.json beside them)\n"
     "  --county-pair A,B     border kind: culprit in county A, receptors in county B (codes)\n"
     "  --pollutant P         variable name (default so2)\n"
@@ -173,6 +177,8 @@ Options parse_options(int argc, char** argv) {
       else usage_error("--averaging wants PT1H or PT10M");
     } else if (a == "--no-car") {
       o.car = false;
+    } else if (a == "--drone") {
+      o.drone = true;
     } else if (a == "--sigma-theta") {
       o.sigma_theta = true;
     } else if (a == "--self-check") {
@@ -610,6 +616,12 @@ struct Receptor {
   Xy p;
   double z_m = 3;
 };
+
+/// The drone survey (--drone): kDronePx x kDronePx pixels of kDronePixelM, centred
+/// kDroneDownwindM downwind of the first culprit.
+constexpr int kDronePx = 120;
+constexpr double kDronePixelM = 10.0;
+constexpr double kDroneDownwindM = 600.0;
 
 struct CarSample {
   double t = 0;
@@ -1235,7 +1247,38 @@ void run(const Options& opt) {
   std::vector<Source> all = sc.registry;
   if (opt.kind == "unlisted") all.push_back(sc.culprits[0]);
   const double car_z = std::min(2.0, std::max(0.5, 0.02 * S));
-  const SimResult res = simulate(all, n_culprits, sc.stations, sc.car, car_z, sc.weather, sc.cfg);
+  // the drone's pixels are sampled like the car's (instantaneous, at the same height), after it
+  // in the sample list; sorted together by time for the puff run, then split again
+  std::vector<CarSample> drone;
+  Xy drone_nw;
+  double drone_t0 = 0, drone_row_s = 0;
+  if (opt.drone) {
+    const Xy c0 = sc.culprits[0].p;
+    const double t_mid = 0.5 * (sc.release_on + sc.release_off);
+    const Xy w = sc.weather.wind(c0, t_mid);
+    const double ws = std::max(std::hypot(w.x, w.y), 1e-6);
+    const Xy centre{c0.x + kDroneDownwindM * w.x / ws, c0.y + kDroneDownwindM * w.y / ws};
+    const double side = kDronePx * kDronePixelM;
+    drone_nw = {centre.x - side / 2, centre.y + side / 2};
+    drone_row_s = 600.0 / kDronePx;
+    drone_t0 = t_mid - 300.0;
+    for (int r = 0; r < kDronePx; ++r)
+      for (int k = 0; k < kDronePx; ++k)
+        drone.push_back({drone_t0 + r * drone_row_s,
+                         {drone_nw.x + (k + 0.5) * kDronePixelM, drone_nw.y - (r + 0.5) * kDronePixelM}});
+  }
+  std::vector<CarSample> platform = sc.car;
+  platform.insert(platform.end(), drone.begin(), drone.end());
+  std::vector<std::size_t> order(platform.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return platform[a].t < platform[b].t; });
+  std::vector<CarSample> sorted;
+  for (std::size_t i : order) sorted.push_back(platform[i]);
+  SimResult res = simulate(all, n_culprits, sc.stations, sorted, car_z, sc.weather, sc.cfg);
+  std::vector<double> sampled(platform.size());
+  for (std::size_t k = 0; k < order.size(); ++k) sampled[order[k]] = res.car[k];
+  res.car.assign(sampled.begin(), sampled.begin() + static_cast<std::ptrdiff_t>(sc.car.size()));
+  const std::vector<double> drone_c(sampled.begin() + static_cast<std::ptrdiff_t>(sc.car.size()), sampled.end());
 
   // --- write the case
   const fs::path case_dir = opt.flat ? opt.out : opt.out / "case";
@@ -1349,6 +1392,44 @@ void run(const Options& opt) {
       if (i % 25 == 0) receptor_counties.push_back(county_of(sc.car[i].p));
     }
   }
+  // drone survey: a GeoTIFF in EPSG:4326 (pixels of kDronePixelM at the image's latitude),
+  // the 6 ug/m3 background added, 20 % multiplicative noise, a strip of 10 missing rows (nodata)
+  if (opt.drone) {
+    fs::create_directories(case_dir / "imagery");
+    const std::string file = (case_dir / "imagery" / "drone.tif").string();
+    GDALDriver* gtiff = GetGDALDriverManager()->GetDriverByName("GTiff");
+    std::unique_ptr<GDALDataset> ds(gtiff == nullptr ? nullptr
+                                                     : gtiff->Create(file.c_str(), kDronePx, kDronePx, 1, GDT_Float32, nullptr));
+    if (!ds) throw plumetrace::InvalidInput("cannot create " + file);
+    const auto [lon_nw, lat_nw] = ll(drone_nw);
+    const auto [lon_e, lat_e] = ll(Xy{drone_nw.x + kDronePixelM, drone_nw.y});
+    const auto [lon_s, lat_s] = ll(Xy{drone_nw.x, drone_nw.y - kDronePixelM});
+    double gt[6] = {lon_nw, lon_e - lon_nw, 0, lat_nw, 0, lat_s - lat_nw};
+    ds->SetGeoTransform(gt);
+    OGRSpatialReference wgs84;
+    wgs84.importFromEPSG(4326);
+    ds->SetSpatialRef(&wgs84);
+    GDALRasterBand* band = ds->GetRasterBand(1);
+    constexpr double kNoData = -9999;
+    band->SetNoDataValue(kNoData);
+    band->SetDescription(opt.pollutant.c_str());
+    const int gap0 = sc.rng.integer(20, kDronePx - 30);
+    std::vector<float> v(drone_c.size());
+    for (int r = 0; r < kDronePx; ++r)
+      for (int k = 0; k < kDronePx; ++k) {
+        const std::size_t i = static_cast<std::size_t>(r) * kDronePx + static_cast<std::size_t>(k);
+        v[i] = r >= gap0 && r < gap0 + 10 ? static_cast<float>(kNoData)
+                                          : static_cast<float>(std::max(0.0, (6.0 + drone_c[i]) * (1.0 + 0.2 * sc.rng.normal())));
+      }
+    if (band->RasterIO(GF_Write, 0, 0, kDronePx, kDronePx, v.data(), kDronePx, kDronePx, GDT_Float32, 0, 0) != CE_None)
+      throw plumetrace::InvalidInput("cannot write " + file);
+    ds.reset();
+    nlohmann::ordered_json side;
+    side["variable"] = opt.pollutant;
+    side["unit"] = "ug/m3";
+    side["time"] = iso_local(drone_t0 + 300.0);
+    std::ofstream(case_dir / "imagery" / "drone.json") << side.dump(1) << "\n";
+  }
   // --- truth
   auto unique_codes = [&](const std::vector<int>& idx) {
     std::vector<std::string> codes;
@@ -1381,6 +1462,9 @@ void run(const Options& opt) {
   truth["receptor_counties"] = receptor_codes;  // stations and the survey car
   truth["cross_border"] = any_cross;
   truth["scale_m"] = S;
+  if (opt.drone)
+    truth["drone"] = {{"file", "imagery/drone.tif"}, {"pixel_m", kDronePixelM}, {"px", kDronePx},
+                      {"time", iso_local(drone_t0 + 300.0)}, {"downwind_m", kDroneDownwindM}};
   truth["averaging"] = opt.averaging_s == 600 ? "PT10M" : "PT1H";
   truth["detectable"] = detected;
   std::ofstream(opt.out / "truth.json") << truth.dump(1) << "\n";

@@ -42,6 +42,60 @@ inline constexpr double kNoiseFloorFractionOfBackground = 0.05;
 /// fine enough to resolve a crossing of a 100 m plume at 10 m/s, coarse enough to average 1 Hz noise.
 inline constexpr double kMobileSegmentS = 90.0;
 
+// Mobile traces (fusion/mobile.hpp). Set from survey practice and checked on the synthetic
+// traces of tests/fusion/mobile_test.cpp (known lag, drift and crossings), 2026-12-03.
+
+/// Rolling background of a survey trace: the kMobileBackgroundQuantile quantile of a centred
+/// window this long (s). Ten minutes holds several plume crossings of a minute or less each at
+/// car speed, so its low tail is background; and follows a drift of the instrument or of the
+/// regional level over tens of minutes.
+inline constexpr double kMobileBackgroundWindowS = 600.0;
+inline constexpr double kMobileBackgroundQuantile = 0.10;
+/// The rolling background keeps within kMaxDriftFraction of the trace's own low quantile (or
+/// kMaxDriftNoise of its spread, if more): regional levels and instruments drift by tens of per
+/// cent over a survey, while a window spent inside a plume reads as a rise of several times
+/// (development twins, 2026-12-03: a car driving along a plume raised its rolling background
+/// from 7 to 438 µg/m³ and the tracer lost the plume).
+inline constexpr double kMaxDriftFraction = 0.5;
+inline constexpr double kMaxDriftNoise = 5.0;
+
+/// Sensor lag search (estimate_sensor_lag_s): 0 to kMaxSensorLagS (s) in kLagStepS steps. Lags
+/// of inlet lines and closed-path analysers are 2–30 s; 60 s is a long line on a boat.
+inline constexpr double kMaxSensorLagS = 60.0;
+inline constexpr double kLagStepS = 0.5;
+/// Two crossings are of "opposite directions" when their headings differ by at least this
+/// (degrees); the heading is taken over ± kLagHeadingHalfSpanS (s) around the crossing.
+inline constexpr double kLagMinHeadingDifferenceDeg = 120.0;
+inline constexpr double kLagHeadingHalfSpanS = 5.0;
+/// A pair's lag-corrected crossings must meet within this (m): one plume, one place (a few
+/// samples at car speed and 1–2 s sampling).
+inline constexpr double kLagPairMatchM = 40.0;
+/// At least this many pairs, agreeing within this median absolute deviation (s): a plume that
+/// moved between passes displaces one pair, not all.
+inline constexpr int kLagMinPairs = 2;
+inline constexpr double kLagMaxSpreadS = 4.0;
+
+/// Peaks: above kPeakNoiseMultiple noise levels, edges down to kPeakEdgeNoiseMultiple, runs
+/// closer than kPeakMergeGapS (s) are one crossing.
+inline constexpr double kPeakNoiseMultiple = 3.0;
+inline constexpr double kPeakEdgeNoiseMultiple = 1.0;
+inline constexpr double kPeakMergeGapS = 5.0;
+/// A peak needs this many consecutive samples above kPeakNoiseMultiple: at 1 Hz a lone sample
+/// 3 noise levels up turns up every few hundred samples by chance (and spikes are common), while
+/// a plume crossing lasts seconds to minutes.
+inline constexpr int kPeakMinSamples = 2;
+
+/// Passes over one cell starting within this long (s) of the group's first are one observation,
+/// the median of their means (a car circling a block, a boat going back and forth): about the
+/// short-sample wind-direction block (kShortDirectionBlockS), within which they see one plume.
+inline constexpr double kMobilePassGroupS = 900.0;
+/// A pass ends at a gap in the samples longer than this (s): the sensor or the GPS dropped out.
+inline constexpr double kPassGapS = 30.0;
+
+/// Inlet height (m above ground or water) of a trace without altitude or a `traces` setting: a
+/// car roof's.
+inline constexpr double kMobileInletHeightM = 2.0;
+
 // ---------------------------------------------------------------------------------------------
 // Operator: wind-direction and stability ensembles, back-trajectories
 // ---------------------------------------------------------------------------------------------

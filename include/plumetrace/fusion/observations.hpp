@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "plumetrace/core/tuning.hpp"
+#include "plumetrace/fusion/mobile.hpp"
 #include "plumetrace/geo/crs.hpp"
 #include "plumetrace/geo/grid.hpp"
 #include "plumetrace/ingest/case.hpp"
@@ -27,7 +28,8 @@ struct Observation {
   EpochSeconds t_start{};  ///< start of the averaging period
   double averaging_s{};    ///< 3600 for an hourly mean, ~0 for a mobile sample
   double value{};          ///< concentration in the case's units
-  int samples{1};          ///< raw samples merged into this observation (mobile segments)
+  int samples{1};          ///< raw samples merged into this observation (mobile cells)
+  int passes{1};           ///< a mobile cell's passes whose means' median `value` is
   /// A mobile segment's first and last sample positions, or an open path's two ends (analysis
   /// CRS; x_m, y_m is then the beam's middle); equal to x_m, y_m for a fixed point. Operators
   /// sample the segment between them.
@@ -60,16 +62,34 @@ struct FusionOptions {
   double background_percentile{tuning::kBackgroundQuantile};  ///< low quantile taken as background
   /// a platform with fewer values takes the network's (or case.json's) background
   int min_own_background_samples{tuning::kMinOwnBackgroundSamples};
-  double mobile_segment_s{tuning::kMobileSegmentS};  ///< mobile samples are averaged over segments this long...
-  double mobile_segment_m{0.0};        ///< ...or this long in space, whichever closes first (0: 2 grid cells)
-  double sensor_lag_s{0.0};            ///< mobile sensor lag: a value stamped t was sampled at t - lag
+  double mobile_segment_s{tuning::kMobileSegmentS};  ///< a pass over a mobile cell closes after this long (s)
+  /// mobile cells (fusion/mobile.hpp) this wide (m) where case.json `traces` gives none; 0: two
+  /// analysis-grid cells
+  double mobile_cell_m{0.0};
   /// imagery is area-averaged onto the analysis grid, coarsened to at most this many cells (fusion/imagery.hpp)
   std::size_t max_imagery_cells{4000};
+};
+
+/// What was done to one survey trace (fusion/mobile.hpp), for the ranking's diagnostics.
+struct MobileReport {
+  int platform{};              ///< index into ObservationSet::platforms
+  double lag_s{0};             ///< sensor lag applied (s)
+  std::string lag_source;      ///< "case", "estimated" or "undetermined" (then 0 s)
+  std::string lag_note;        ///< why undetermined
+  std::size_t lag_pairs{0};    ///< crossing pairs the estimate used (LagEstimate)
+  double lag_spread_s{0};      ///< their median absolute deviation (s)
+  bool rolling_background{false};  ///< false: too few samples, the platform's background is the network's
+  double background_min{0}, background_max{0};  ///< the rolling background's range (drift), case units
+  double cell_m{0};            ///< aggregation cell size
+  std::size_t cells{0}, passes{0};  ///< observations made, and passes in them
+  int max_passes{0};           ///< most passes over one cell (within kMobilePassGroupS)
+  std::vector<MobilePeak> peaks;  ///< plume crossings inside the use window (lag-corrected)
 };
 
 struct ObservationSet {
   std::vector<Observation> obs;
   std::vector<Platform> platforms;
+  std::vector<MobileReport> mobile;  ///< one per survey trace used
   std::size_t raw_samples{};  ///< raw values read (before mobile segmentation)
 };
 

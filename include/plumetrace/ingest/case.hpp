@@ -37,6 +37,29 @@ struct CaseSettings {
   /// `"background": {"so2": 6.0}`. A plain number `"background": 6.0` applies to every pollutant
   /// and is kept under the key "*".
   std::map<std::string, double> background;
+  /// How a survey trace is read (fusion/mobile.hpp): `"traces": {"NAME": {...}, "*": {...}}` by
+  /// trace name (the file stem), "*" for every trace; a trace's own entry wins key by key.
+  /// Cars and boats differ only here.
+  struct TraceSettings {
+    std::optional<double> lag_s;                ///< sensor lag (s); unset or "auto": estimated
+    std::optional<double> inlet_height_m;       ///< above ground or water; unset: the trace's alt, else 2 m
+    std::optional<double> background_window_s;  ///< rolling background window; unset: 600 s
+    std::optional<double> cell_m;               ///< aggregation cell; unset: two analysis-grid cells
+  };
+  std::map<std::string, TraceSettings> traces;
+  /// The settings of trace `name`: its own entry over "*".
+  [[nodiscard]] TraceSettings trace_settings(const std::string& name) const {
+    TraceSettings out;
+    for (const std::string& key : {std::string("*"), name}) {
+      const auto it = traces.find(key);
+      if (it == traces.end()) continue;
+      if (it->second.lag_s) out.lag_s = it->second.lag_s;
+      if (it->second.inlet_height_m) out.inlet_height_m = it->second.inlet_height_m;
+      if (it->second.background_window_s) out.background_window_s = it->second.background_window_s;
+      if (it->second.cell_m) out.cell_m = it->second.cell_m;
+    }
+    return out;
+  }
 
   /// The known background of `pollutant` (lower-case), or nullopt when case.json gives none.
   [[nodiscard]] std::optional<double> background_for(const std::string& pollutant) const {
