@@ -174,5 +174,51 @@ TEST(TwinSimulator, DroneRasterIsGeoreferencedNearTheCulpritWithAMissingStrip) {
   EXPECT_EQ(side.at("time"), t["drone"]["time"]);
 }
 
+TEST(TwinSimulator, BeamsFenceAYardRoundTheCulprit) {
+  REQUIRE_TWIN();
+  const Scratch s;
+  ASSERT_EQ(s.twin("--kind unlisted --seed 11 --beams", "beams"), 0);
+  const nlohmann::json t = s.truth("beams");
+  ASSERT_TRUE(t.contains("beams"));
+  ASSERT_EQ(t["beams"].size(), 4U);
+  // the four beams close a 500 m square; the culprit lies inside it, >= 50 m from the fence
+  const double clon = t["culprits"][0]["lon"], clat = t["culprits"][0]["lat"];
+  const double mx = 111195.0 * std::cos(clat * M_PI / 180), my = 111195.0;
+  double x0 = 1e300, x1 = -1e300, y0 = 1e300, y1 = -1e300;
+  for (std::size_t b = 0; b < 4; ++b) {
+    const auto& e = t["beams"][b];
+    const auto& next = t["beams"][(b + 1) % 4];
+    EXPECT_NEAR(e["lon2"].get<double>(), next["lon1"].get<double>(), 1e-9);  // closed ring
+    EXPECT_NEAR(std::hypot((e["lon2"].get<double>() - e["lon1"].get<double>()) * mx,
+                           (e["lat2"].get<double>() - e["lat1"].get<double>()) * my),
+                500.0, 1.0);
+    for (const char* end : {"1", "2"}) {
+      const double x = (e[std::string("lon") + end].get<double>() - clon) * mx;
+      const double y = (e[std::string("lat") + end].get<double>() - clat) * my;
+      x0 = std::min(x0, x), x1 = std::max(x1, x), y0 = std::min(y0, y), y1 = std::max(y1, y);
+    }
+  }
+  EXPECT_LE(x0, -50.0);
+  EXPECT_GE(x1, 50.0);
+  EXPECT_LE(y0, -50.0);
+  EXPECT_GE(y1, 50.0);
+  // paths.csv in the contract's columns, hourly readings for each beam; the fence sees the release
+  const std::string paths = read_text(s.dir / "beams" / "case" / "paths.csv");
+  EXPECT_EQ(paths.substr(0, paths.find('\n')), "id,name,lon1,lat1,lon2,lat2,height_m");
+  const std::string readings = read_text(s.dir / "beams" / "case" / "readings.csv");
+  double top = 0;
+  for (const char* id : {"B01", "B02", "B03", "B04"}) {
+    std::size_t n = 0;
+    for (std::size_t at = readings.find(std::string("\n") + id + ","); at != std::string::npos;
+         at = readings.find(std::string("\n") + id + ",", at + 1)) {
+      ++n;
+      const std::size_t v0 = readings.find(",so2,", at) + 5;
+      top = std::max(top, std::stod(readings.substr(v0, readings.find(',', v0) - v0)));
+    }
+    EXPECT_GE(n, 12U) << id;
+  }
+  EXPECT_GT(top, 50.0);  // backgrounds are 5-15 ug/m3
+}
+
 }  // namespace
 }  // namespace plumetrace::accuracy

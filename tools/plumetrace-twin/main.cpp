@@ -66,6 +66,7 @@ struct Options {
   std::string pollutant = "so2";
   double permitted_scale = 1.0;  // multiplies the permitted rates of the innocent (an ablation knob)
   bool drone = false;            // also write imagery/drone.tif: a drone gas survey near the culprit
+  bool beams = false;            // also write paths.csv: four open-path beams fencing a yard round the culprit
   bool registry_permits = false; // sources.csv also gives each facility's permitted_g_s
   bool self_check = false;
   bool verbose = false;
@@ -87,6 +88,9 @@ constexpr const char* kHelp =
     "  --drone               regional kinds: also imagery/drone.tif, a drone gas survey (8 m pixels, a\n"
     "                        1.6 km square within 600 m of the first culprit, scanned row by row over\n"
     "                        10 min mid-release at 2 m, 20 %% noise, a strip missing)\n"
+    "  --beams               regional kinds: also paths.csv, four open-path beams (hourly means along\n"
+    "                        each, 2 m up) on the sides of a 500 m square yard holding the first\n"
+    "                        culprit anywhere inside it (at least 50 m from the fence)\n"
     "  --verbose             progress on standard error\n"
     "  --self-check          compare a puff train with the analytic steady plume and exit\n";
 
@@ -121,6 +125,7 @@ Options parse_options(int argc, char** argv) {
       {"--pollutant", [&](const std::string& f) { o.pollutant = value(f); }},
       {"--verbose", [&](const std::string&) { o.verbose = true; }},
       {"--drone", [&](const std::string&) { o.drone = true; }},
+      {"--beams", [&](const std::string&) { o.beams = true; }},
       {"--registry-permits", [&](const std::string&) { o.registry_permits = true; }},
       {"--permitted-scale", [&](const std::string& f) { o.permitted_scale = number(value(f), f); }},
       {"--self-check", [&](const std::string&) { o.self_check = true; }},
@@ -212,6 +217,10 @@ struct Incident {
   P2 drone_nw;
   double drone_t0 = 0, drone_row_s = 0;
   std::vector<double> drone;
+  // open-path beams (--beams): ends, and the hourly mean along each ([beam][period], µg/m³,
+  // without background)
+  std::vector<std::pair<P2, P2>> beams;
+  std::vector<std::vector<double>> beam_mean;
   double transport_to_deg = 0;          // border kind: the initial transport direction
   Samples samples;
 };
@@ -884,6 +893,16 @@ void write_case(const Incident& in, nlohmann::ordered_json& truth) {
       f << met_id(i) << ",met " << met_id(i) << ',' << num(coord, pl.lon(in.met_sites[i])) << ','
         << num(coord, pl.lat(in.met_sites[i])) << ",10.0\n";
   }
+  if (!in.beams.empty()) {
+    std::ofstream f(case_dir / "paths.csv");
+    f << "id,name,lon1,lat1,lon2,lat2,height_m\n";
+    for (std::size_t b = 0; b < in.beams.size(); ++b) {
+      const std::string id = "B" + num("%02.0f", static_cast<double>(b + 1));
+      f << id << ",fence-line beam " << id << ',' << num(coord, pl.lon(in.beams[b].first)) << ','
+        << num(coord, pl.lat(in.beams[b].first)) << ',' << num(coord, pl.lon(in.beams[b].second)) << ','
+        << num(coord, pl.lat(in.beams[b].second)) << ",2.0\n";
+    }
+  }
   Background bg;
   bg.level = in.field ? noise.in(0.5, 2.0) : noise.in(5, 15);
   bg.trend = in.field ? 0.0 : noise.in(-4, 4);
@@ -904,6 +923,17 @@ void write_case(const Incident& in, nlohmann::ordered_json& truth) {
         const double b = bg.at(t + 0.5 * period, in.data_start, span) * offset[i];
         const double v = std::max(0.0, (b + in.samples.station[i][p]) * (1 + 0.08 * noise.gauss()) + (in.field ? 0.2 : 0.8) * noise.gauss());
         f << station_id(i) << ',' << iso(t) << ',' << o.pollutant << ',' << num("%.2f", v) << ",ug/m3," << period_text << '\n';
+      }
+    }
+    // open paths: the mean along each beam, the same background and noise as a station
+    for (std::size_t b = 0; b < in.beam_mean.size(); ++b) {
+      const double beam_offset = noise.in(0.9, 1.1);
+      for (std::size_t p = 0; p < in.beam_mean[b].size(); ++p) {
+        const double t = in.data_start + static_cast<double>(p) * period;
+        const double bb = bg.at(t + 0.5 * period, in.data_start, span) * beam_offset;
+        const double v = std::max(0.0, (bb + in.beam_mean[b][p]) * (1 + 0.08 * noise.gauss()) + 0.8 * noise.gauss());
+        f << "B" << num("%02.0f", static_cast<double>(b + 1)) << ',' << iso(t) << ',' << o.pollutant << ','
+          << num("%.2f", v) << ",ug/m3," << period_text << '\n';
       }
     }
     // met: vector means of the wind at each site over each period (60 samples), instrument error
@@ -1019,6 +1049,12 @@ void write_case(const Incident& in, nlohmann::ordered_json& truth) {
     truth["drone"] = {{"file", "case/imagery/drone.tif"}, {"pixel_m", kDronePixelM}, {"px", kDronePx},
                       {"time", iso(in.drone_t0 + 300.0)}};
   }
+  if (!in.beams.empty()) {
+    nlohmann::ordered_json b = nlohmann::ordered_json::array();
+    for (const auto& [a, e] : in.beams)
+      b.push_back({{"lon1", pl.lon(a)}, {"lat1", pl.lat(a)}, {"lon2", pl.lon(e)}, {"lat2", pl.lat(e)}});
+    truth["beams"] = b;
+  }
 
   // --- truth
   const auto county_json = [&](P2 p, double clear_m) -> std::pair<std::string, std::string> {
@@ -1119,12 +1155,42 @@ void build_drone(Incident& in) {
   in.drone = run_puffs(all_emitters(in), tags, {}, {}, px, in.weather, in.engine).platform;
 }
 
+/// The fence-line: four beams on the sides of a kYardSideM square yard placed so that the first
+/// culprit lies anywhere inside it at least kYardMarginM from the fence; each beam's hourly mean
+/// is the mean of kBeamPoints points along it, sampled by the same puffs as the stations.
+void build_beams(Incident& in) {
+  constexpr double kYardSideM = 500.0, kYardMarginM = 50.0, kBeamZ = 2.0;
+  constexpr int kBeamPoints = 25;
+  Stream g(in.opt.seed, "beams:" + in.opt.kind);
+  const P2 c = in.culprits.empty() ? P2{0, 0} : in.culprits[0].emitter.p;
+  const double reach = 0.5 * kYardSideM - kYardMarginM;
+  const P2 centre{c.x + g.in(-reach, reach), c.y + g.in(-reach, reach)};
+  const double h = 0.5 * kYardSideM;
+  const P2 sw{centre.x - h, centre.y - h}, se{centre.x + h, centre.y - h}, ne{centre.x + h, centre.y + h},
+      nw{centre.x - h, centre.y + h};
+  in.beams = {{sw, se}, {se, ne}, {ne, nw}, {nw, sw}};
+  std::vector<P2> pts;
+  for (const auto& [a, b] : in.beams)
+    for (int k = 0; k < kBeamPoints; ++k) {
+      const double f = (k + 0.5) / kBeamPoints;
+      pts.push_back({a.x + f * (b.x - a.x), a.y + f * (b.y - a.y)});
+    }
+  const std::vector<double> z(pts.size(), kBeamZ);
+  const Samples r = run_puffs(all_emitters(in), static_cast<int>(in.culprits.size()), pts, z, {}, in.weather, in.engine);
+  in.beam_mean.assign(in.beams.size(), std::vector<double>(r.station.empty() ? 0 : r.station[0].size(), 0.0));
+  for (std::size_t b = 0; b < in.beams.size(); ++b)
+    for (int k = 0; k < kBeamPoints; ++k)
+      for (std::size_t p = 0; p < in.beam_mean[b].size(); ++p)
+        in.beam_mean[b][p] += r.station[b * kBeamPoints + static_cast<std::size_t>(k)][p] / kBeamPoints;
+}
+
 void run(const Options& o) {
   Incident in;
   in.opt = o;
   if (o.kind == "field" || o.kind == "field-noreg") build_field(in);
   else build_regional(in);
   if (o.drone && !in.field) build_drone(in);
+  if (o.beams && !in.field) build_beams(in);
   nlohmann::ordered_json truth;
   truth["kind"] = o.kind;
   truth["seed"] = o.seed;
