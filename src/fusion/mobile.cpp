@@ -53,7 +53,26 @@ double median_of(std::vector<double> v) {
   return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+/// q-quantile (0..1) of v, the lower of the two neighbours (no interpolation): nth_element on
+/// the copy. @pre !v.empty()
+double lower_quantile(std::vector<double> v, double q) {
+  assert(!v.empty());
+  const auto k = static_cast<std::size_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(k), v.end());
+  return v[k];
+}
+
 }  // namespace
+
+double spread_about(const std::vector<double>& values, double level) {
+  assert(!values.empty());
+  std::vector<double> dev;
+  const double med = lower_quantile(values, 0.5);
+  for (double v : values)
+    if (v <= med) dev.push_back(std::abs(v - level));
+  const double mad = lower_quantile(dev, 0.5);  // dev holds the median itself: never empty
+  return std::max({tuning::kMadToSigma * mad, tuning::kNoiseFloorFractionOfBackground * std::abs(level), 1e-6});
+}
 
 void position_at(const MobileSeries& s, EpochSeconds t, double& x_m, double& y_m) noexcept {
   assert(s.size() > 0);
@@ -106,16 +125,9 @@ LevelledSeries level_background(const std::vector<EpochSeconds>& t, const std::v
   // low quantile, or kMaxDriftNoise of its spread if that is more. A platform that spends most
   // of a window inside a plume (driving along it, parked downwind) would otherwise level the
   // plume away as "drift".
-  std::vector<double> sorted_values = value;
-  std::sort(sorted_values.begin(), sorted_values.end());
-  const std::size_t n = sorted_values.size();
-  const double base = sorted_values[static_cast<std::size_t>(std::clamp(q, 0.0, 1.0) * static_cast<double>(n - 1))];
-  const double med = sorted_values[(n - 1) / 2];
-  std::vector<double> dev;
-  for (double v : sorted_values)
-    if (v <= med) dev.push_back(std::abs(v - base));
-  const double spread = tuning::kMadToSigma * median_of(dev);
-  const double reach = std::max(tuning::kMaxDriftFraction * std::abs(base), tuning::kMaxDriftNoise * spread);
+  const double base = lower_quantile(value, q);
+  const double reach =
+      std::max(tuning::kMaxDriftFraction * std::abs(base), tuning::kMaxDriftNoise * spread_about(value, base));
   for (double& r : rolling) r = std::clamp(r, base - reach, base + reach);
   LevelledSeries out;
   std::vector<double> sorted = rolling;
@@ -151,8 +163,9 @@ LagEstimate estimate_sensor_lag_s(const MobileSeries& s, const std::vector<doubl
   std::vector<Crossing> crossings;
   for (const MobilePeak& pk : detect_peaks(s, excess, noise)) {
     double w = 0, wt = 0;
-    for (std::size_t i = 0; i < s.size(); ++i)
-      if (s.t[i] >= pk.t_start && s.t[i] <= pk.t_end && excess[i] > 0) {
+    for (auto i = static_cast<std::size_t>(std::lower_bound(s.t.begin(), s.t.end(), pk.t_start) - s.t.begin());
+         i < s.size() && s.t[i] <= pk.t_end; ++i)
+      if (excess[i] > 0) {
         w += excess[i];
         wt += excess[i] * s.t[i];
       }

@@ -30,19 +30,6 @@ struct BackgroundEstimate {
   double level{};
   double noise{};
 };
-/// The robust spread of a series about its background `level`: kMadToSigma × the median absolute
-/// deviation from it of the values below the series' median, floored at
-/// kNoiseFloorFractionOfBackground of the level. @pre !values.empty()
-double spread_about(const std::vector<double>& values, double level) {
-  assert(!values.empty());
-  std::vector<double> dev;
-  const double med = quantile(values, 0.5);
-  for (double v : values)
-    if (v <= med) dev.push_back(std::abs(v - level));
-  const double mad = dev.empty() ? 0.0 : quantile(dev, 0.5);
-  return std::max({tuning::kMadToSigma * mad, tuning::kNoiseFloorFractionOfBackground * std::abs(level), 1e-6});
-}
-
 BackgroundEstimate low_quantile_background(const std::vector<double>& values, double quantile_frac) {
   assert(!values.empty());
   BackgroundEstimate b;

@@ -38,8 +38,8 @@ inline constexpr double kMadToSigma = 1.4826;
 /// flat series (MAD 0) must not hide.
 inline constexpr double kNoiseFloorFractionOfBackground = 0.05;
 
-/// Mobile samples merge into segments that close after this long (s) or after two grid cells:
-/// fine enough to resolve a crossing of a 100 m plume at 10 m/s, coarse enough to average 1 Hz noise.
+/// A survey trace's pass over one of its cells (fusion/mobile.hpp) closes after this long (s):
+/// a platform standing still in one cell gives one observation per 90 s, not one for its stay.
 inline constexpr double kMobileSegmentS = 90.0;
 
 // Mobile traces (fusion/mobile.hpp). Set from survey practice and checked on the synthetic

@@ -39,6 +39,12 @@ struct MobileSeries {
   [[nodiscard]] std::size_t size() const noexcept { return t.size(); }
 };
 
+/// The robust spread of a series about its background `level`: kMadToSigma × the median absolute
+/// deviation from it of the values at or below the series' median, floored at
+/// kNoiseFloorFractionOfBackground of the level (and 1e-6). Every platform's noise is this.
+/// @pre !values.empty()
+double spread_about(const std::vector<double>& values, double level);
+
 /// Position at time t by linear interpolation between the fixes (clamped to the first and last
 /// fix; of equal time stamps, the last). @pre s.size() > 0, s.t non-decreasing.
 void position_at(const MobileSeries& s, EpochSeconds t, double& x_m, double& y_m) noexcept;
