@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <utility>
 
+#include <boost/math/distributions/normal.hpp>
+
 #include "plumetrace/core/tuning.hpp"
 
 namespace plumetrace {
@@ -72,6 +74,30 @@ double spread_about(const std::vector<double>& values, double level) {
     if (v <= med) dev.push_back(std::abs(v - level));
   const double mad = lower_quantile(dev, 0.5);  // dev holds the median itself: never empty
   return std::max({tuning::kMadToSigma * mad, tuning::kNoiseFloorFractionOfBackground * std::abs(level), 1e-6});
+}
+
+QuietLevel background_centre(const std::vector<double>& values, double low_quantile) {
+  assert(!values.empty());
+  assert(low_quantile > 0 && low_quantile < 0.5);
+  // from the low quantile upward: the median of the values at most kBackgroundClipSigmas spreads
+  // above the current centre, the spread measured on the quiet side below it (a plume only adds)
+  double centre = lower_quantile(values, low_quantile);
+  double sigma = spread_about(values, centre);
+  std::vector<double> kept, below;
+  for (int it = 0; it < tuning::kBackgroundClipIterations; ++it) {
+    kept.clear();
+    for (double v : values)
+      if (v <= centre + tuning::kBackgroundClipSigmas * sigma) kept.push_back(v);
+    const double next = median_of(kept);  // never empty: the low quantile itself is kept
+    below.clear();
+    for (double v : kept)
+      if (v <= next) below.push_back(next - v);
+    sigma = std::max({tuning::kMadToSigma * median_of(below), tuning::kNoiseFloorFractionOfBackground * std::abs(next), 1e-6});
+    const bool settled = std::abs(next - centre) <= 1e-9 * (1.0 + std::abs(centre));
+    centre = next;
+    if (settled) break;
+  }
+  return {centre, sigma};
 }
 
 void position_at(const MobileSeries& s, EpochSeconds t, double& x_m, double& y_m) noexcept {

@@ -25,7 +25,9 @@ double quantile(std::vector<double> v, double q) {
 
 /// Background and its spread from a series: its low quantile, and a robust spread of the values
 /// below the median (kMadToSigma × MAD of the lower half about the background), floored at
-/// kNoiseFloorFractionOfBackground of it. @pre !values.empty()
+/// kNoiseFloorFractionOfBackground of it. Fixed platforms' own series and the network pool take
+/// this (see README "Method" step 4 for why not background_centre); a survey trace's levelled
+/// values take background_centre. @pre !values.empty()
 struct BackgroundEstimate {
   double level{};
   double noise{};
@@ -43,7 +45,7 @@ BackgroundEstimate low_quantile_background(const std::vector<double>& values, do
 /// background from case.json, else the pooled low quantile of its network (the platforms of the
 /// same kind), else (a network too small to pool) its own values after all.
 /// fixed[p], when set, is platform p's own background already estimated (a survey trace's
-/// levelled rolling background): it is used as its own low quantile would be.
+/// levelled rolling background's centre): it is used instead of its own low quantile.
 void assign_backgrounds(std::vector<Platform>& platforms, const std::vector<std::vector<double>>& values,
                         const std::vector<std::optional<BackgroundEstimate>>& fixed,
                         std::optional<double> known_background, const FusionOptions& o) {
@@ -164,7 +166,9 @@ void add_traces(const Case& c, const Transformer& tr, const Grid& grid, const st
     rep.cell_m = cfg.cell_m ? *cfg.cell_m : o.mobile_cell_m > 0 ? o.mobile_cell_m : 2.0 * grid.cell_m;
 
     // background: a rolling low quantile, levelled out (values keep the platform's median
-    // rolling background as their one background level); too few samples: as any platform
+    // rolling background as their one level), and the platform's background the centre the
+    // levelled quiet samples scatter about (background_centre: the cells are medians of pass
+    // means, centred on it, not on a low quantile); too few samples: as any platform
     const bool own = static_cast<int>(raw.size()) >= o.min_own_background_samples;
     std::optional<BackgroundEstimate> est;
     double typical = 0;  // the background's centre: peaks stand above it
@@ -177,7 +181,8 @@ void add_traces(const Case& c, const Transformer& tr, const Grid& grid, const st
       rep.rolling_background = true;
       raw.value = std::move(lv.value);
       typical = lv.typical;
-      est = BackgroundEstimate{lv.level, spread_about(raw.value, lv.level)};
+      const QuietLevel centre = background_centre(raw.value, tuning::kMobileBackgroundQuantile);
+      est = BackgroundEstimate{centre.level, centre.noise};
     }
     platform_values.push_back(raw.value);
     fixed.push_back(est);

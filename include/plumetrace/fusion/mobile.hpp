@@ -45,6 +45,25 @@ struct MobileSeries {
 /// @pre !values.empty()
 double spread_about(const std::vector<double>& values, double level);
 
+/// A background level and the noise about it (case units).
+struct QuietLevel {
+  double level{};
+  double noise{};
+};
+
+/// The level a series' samples outside any plume scatter about (case units): starting from its
+/// `low_quantile` quantile, the median of the values at most kBackgroundClipSigmas spreads above
+/// the current estimate, repeated until it settles (at most kBackgroundClipIterations times);
+/// the spread is kMadToSigma × the median deviation of the values below the estimate (plumes only
+/// add to a series, so its lower side is quiet). For Gaussian noise it settles within 0.05 σ of
+/// the centre whatever share of the series lies in plumes well above it. A low quantile alone is
+/// robust to plumes but lies about one noise level below the centre (q_0.15 = μ − 1.04σ):
+/// compared with it every quiet sample reads as a small release, and a broad plume from far away
+/// (or a large unregistered source) "explains" hundreds of quiet samples at once.
+/// Returns the centre and that spread (floored as spread_about's).
+/// @pre !values.empty(), 0 < low_quantile < 0.5
+QuietLevel background_centre(const std::vector<double>& values, double low_quantile);
+
 /// Position at time t by linear interpolation between the fixes (clamped to the first and last
 /// fix; of equal time stamps, the last). @pre s.size() > 0, s.t non-decreasing.
 void position_at(const MobileSeries& s, EpochSeconds t, double& x_m, double& y_m) noexcept;
