@@ -1226,7 +1226,14 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
       }
     }
   }
-  if (nc > 0) res.best_member = single[order[0]].best_member;
+  res.top_modelled.assign(obs.obs.size(), 0.0);
+  if (nc > 0) {
+    res.best_member = single[order[0]].best_member;
+    res.top_candidate = static_cast<int>(order[0]);
+    const SparseColumn& col = single[order[0]].cols[static_cast<std::size_t>(res.best_member)];
+    for (std::size_t n = 0; n < col.index.size(); ++n)
+      res.top_modelled[col.index[n]] = o.to_case_units * res.rate[order[0]].estimate * col.h_s_m3[n];
+  }
 
   // 5. grid posterior (registry aside): blocks spread evenly over their cells
   // (blocks by their posterior: evidence × spatial prior; with a uniform prior, the evidence)

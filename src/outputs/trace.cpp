@@ -198,6 +198,31 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
 
   lap("inversion");
   TraceResult out;
+  out.observations.reserve(obs.obs.size());
+  for (std::size_t i = 0; i < obs.obs.size(); ++i) {
+    const Observation& ob = obs.obs[i];
+    const Platform& pl = obs.platforms[static_cast<std::size_t>(ob.platform)];
+    ObservationRecord r;
+    r.platform = pl.id;
+    r.kind = ob.kind == ObservationKind::Station ? "station"
+             : ob.kind == ObservationKind::Mobile ? "mobile"
+             : ob.kind == ObservationKind::Imagery ? "imagery"
+                                                   : "path";
+    r.time = format_iso8601(ob.t_start, tz);
+    r.averaging_s = ob.averaging_s;
+    r.lon = ob.lon;
+    r.lat = ob.lat;
+    r.height_m = ob.z_m;
+    r.value = ob.value;
+    r.background = pl.background;
+    r.usual = ob.usual;
+    r.noise = pl.noise;
+    r.samples = ob.samples;
+    r.passes = ob.passes;
+    r.top_modelled = i < inv.top_modelled.size() ? inv.top_modelled[i] : 0.0;
+    out.observations.push_back(std::move(r));
+  }
+  if (inv.top_candidate >= 0) out.top_candidate = c.sources[static_cast<std::size_t>(inv.top_candidate)].id;
   out.grid = grid;
   out.crs_wkt = tr.wkt();
   out.fused = fuse_on_grid(obs, grid, span_start, use_end, request.threads);
@@ -643,6 +668,21 @@ void write_trace_outputs(const TraceResult& r, const std::filesystem::path& dir)
                   {{&r.fused.value, "fused excess over background (simple kriging)", units},
                    {&r.fused.uncertainty, "its standard error", units},
                    {&r.fused.count, "observations in the cell", "1"}});
+  // observations.csv: one row per observation; text fields quoted as RFC 4180 wants
+  const auto quoted = [](const std::string& v) {
+    std::string q = "\"";
+    for (char ch : v) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+    return q + "\"";
+  };
+  std::ostringstream csv;
+  csv.precision(10);
+  csv << "platform,kind,time,averaging_s,lon,lat,height_m,value,background,usual,noise,samples,passes,"
+         "top_candidate,top_modelled";
+  for (const ObservationRecord& o : r.observations)
+    csv << '\n' << quoted(o.platform) << ',' << o.kind << ',' << o.time << ',' << o.averaging_s << ',' << o.lon << ','
+        << o.lat << ',' << o.height_m << ',' << o.value << ',' << o.background << ',' << o.usual << ',' << o.noise
+        << ',' << o.samples << ',' << o.passes << ',' << quoted(r.top_candidate) << ',' << o.top_modelled;
+  write_text("observations.csv", csv.str());
 }
 
 namespace {

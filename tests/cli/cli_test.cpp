@@ -163,6 +163,37 @@ TEST(Cli, TraceOutWritesValidCogsAndGeoJson) {
     }
     GDALClose(ds);
   }
+  // observations.csv: one row per observation used; the top candidate's modelled plume counts
+  // the same observations as explained as the ranking does (both stand 2 noise levels up)
+  const json doc = json::parse(slurp(out / "ranking.json"));
+  std::istringstream csv(slurp(out / "observations.csv"));
+  std::string line;
+  ASSERT_TRUE(std::getline(csv, line));
+  EXPECT_EQ(line, "platform,kind,time,averaging_s,lon,lat,height_m,value,background,usual,noise,samples,passes,"
+                  "top_candidate,top_modelled");
+  int rows = 0, explained = 0, reached = 0;
+  std::string top;
+  for (; std::getline(csv, line); ++rows) {
+    if (line.empty()) break;
+    std::vector<std::string> f;
+    std::istringstream fields(line);
+    for (std::string v; std::getline(fields, v, ',');) f.push_back(v);
+    ASSERT_EQ(f.size(), 15u) << line;
+    EXPECT_TRUE(f[1] == "station" || f[1] == "mobile" || f[1] == "imagery" || f[1] == "path") << line;
+    EXPECT_TRUE(f[2].size() >= 20 && f[2][10] == 'T') << line;  // ISO 8601 in the case's time zone
+    top = f[13];
+    const double value = std::stod(f[7]), bg = std::stod(f[8]), usual = std::stod(f[9]), noise = std::stod(f[10]);
+    const double modelled = std::stod(f[14]);
+    EXPECT_GE(modelled, 0.0);
+    EXPECT_GT(noise, 0.0);
+    reached += modelled > 0;
+    explained += modelled >= 2 * noise && value - bg - usual >= 2 * noise;
+  }
+  EXPECT_EQ(rows, doc.at("diagnostics").at("observations_used").get<int>());
+  EXPECT_GT(reached, 0);
+  const json& first = doc.at("candidates").at(0);
+  ASSERT_EQ(top, "\"" + first.at("id").get<std::string>() + "\"");
+  EXPECT_EQ(explained, first.at("evidence").at("observations_explained").get<int>());
   fs::remove_all(out);
 }
 

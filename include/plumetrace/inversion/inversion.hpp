@@ -108,6 +108,10 @@ struct InversionResult {
   double area_m2_90{};                 ///< area of the 90 % credible region of grid_posterior
   RateEstimate unlisted_rate;
   int best_member{};                   ///< most probable wind-rotation member of the top candidate
+  int top_candidate{-1};               ///< the candidate best_member and top_modelled belong to (-1: none)
+  /// per observation: the top candidate's modelled plume part (case units), its median rate under
+  /// that member and its dominant release interval, as `explained` counts it (0 where it does not reach)
+  std::vector<double> top_modelled;
   /// per candidate: the release interval whose timing hypothesis dominates its evidence
   std::vector<std::pair<EpochSeconds, EpochSeconds>> release_interval;
   std::size_t hypotheses{};            ///< how many were scored

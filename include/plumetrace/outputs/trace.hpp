@@ -33,6 +33,23 @@ struct TraceRequest {
   std::function<void(std::string_view phase)> on_phase;
 };
 
+/// One observation as the tracer used it, for observations.csv: what each platform reported
+/// after fusion (a survey trace's cells, an image's cells), the level "no release" expects there,
+/// and what the top candidate's fitted plume puts there — the numbers to check a ranking against.
+struct ObservationRecord {
+  std::string platform;   ///< station, trace, image or path id
+  std::string kind;       ///< "station", "mobile", "imagery" or "path"
+  std::string time;       ///< start of its averaging period, ISO 8601 in the case's time zone
+  double averaging_s{};
+  double lon{}, lat{}, height_m{};
+  double value{};         ///< case units
+  double background{};    ///< the platform's background, case units
+  double usual{};         ///< the registry's usual emissions there (0 unless modelled), case units
+  double noise{};         ///< the platform's noise, case units
+  int samples{1}, passes{1};
+  double top_modelled{};  ///< the top candidate's fitted plume part (InversionResult::top_modelled)
+};
+
 struct TraceResult {
   nlohmann::json ranking;          ///< the ranking document (CONTRACT §3)
   Grid grid;
@@ -40,14 +57,16 @@ struct TraceResult {
   std::vector<float> posterior;    ///< P(source in cell | data), all hypotheses (sums to 1 − no_release with registry mass outside)
   std::vector<float> footprint;    ///< mean receptor sensitivity, s/m³ per (g/s) emitted from the cell
   FusedField fused;                ///< excess over background interpolated onto the grid (fusion/fused_field.hpp)
+  std::vector<ObservationRecord> observations;  ///< every observation used, in the inversion's order
+  std::string top_candidate;       ///< id of the candidate whose plume ObservationRecord::top_modelled holds ("" if none)
 };
 
 /// Run the main job. @throws InvalidInput when the case cannot support a trace (no pollutant, no
 /// observations of it, no registry and no grid, bad times).
 TraceResult run_trace(const Case& c, const TraceRequest& request);
 
-/// Write ranking.json, ranking.geojson, posterior.tif, footprint.tif and fused.tif (bands: value,
-/// uncertainty, count) into `dir` (created when missing).
+/// Write ranking.json, ranking.geojson, posterior.tif, footprint.tif, fused.tif (bands: value,
+/// uncertainty, count) and observations.csv into `dir` (created when missing).
 void write_trace_outputs(const TraceResult& result, const std::filesystem::path& dir);
 
 /// The human-readable ranking table printed by `plumetrace trace` without --json: the top 10
