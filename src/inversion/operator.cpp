@@ -155,7 +155,13 @@ SourceReceptorOperator::SourceReceptorOperator(const WindField& wind, const Obse
             const MetSample met = wind.at(pts[k].x_m, pts[k].y_m, pts[k].t);
             p.stability.push_back(static_cast<std::uint8_t>(met.stability));
             p.mixing_height_m.push_back(static_cast<float>(met.mixing_height_m));
-            p.sigma_theta_deg.push_back(static_cast<float>(met.sigma_theta_deg));
+            // a measured σθ is the spread of the directions over its period: a shorter sample
+            // sees less of it (the averaging-time power law; tuning::kAveragingTimeExponent)
+            const double period_s = std::max(met.sigma_theta_period_s, tuning::kPowerLawMinAveragingS);
+            const double scale = std::pow(
+                std::clamp(ob.averaging_s, tuning::kPowerLawMinAveragingS, period_s) / period_s,
+                tuning::kAveragingTimeExponent);
+            p.sigma_theta_deg.push_back(static_cast<float>(scale * met.sigma_theta_deg));
           }
           p.reach_m = pts.back().path_m;
         }

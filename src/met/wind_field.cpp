@@ -105,6 +105,17 @@ void assign_scalar_met(std::vector<WindField::Slice>& slices, const Case& c,
   const Series s_invl = network_series(rt, "obukhov_length", true);
   const Series s_ustar = network_series(rt, "friction_velocity");
   const Series s_zi = network_series(rt, "mixing_height");
+  // the period σθ is measured over: the median `period` of its readings (hourly when none says)
+  double sigma_period_s = 3600;
+  if (const int vs = rt.variable_index("wind_dir_std"); vs >= 0) {
+    std::vector<double> periods;
+    for (const Reading& r : rt.rows)
+      if (r.variable == vs && r.period_s > 0) periods.push_back(r.period_s);
+    if (!periods.empty()) {
+      std::nth_element(periods.begin(), periods.begin() + static_cast<std::ptrdiff_t>(periods.size() / 2), periods.end());
+      sigma_period_s = periods[periods.size() / 2];
+    }
+  }
   for (WindField::Slice& sl : slices) {
     const auto bin = static_cast<std::int64_t>(std::floor(sl.t / kHour));
     // Network mean scalar speed at this slice.
@@ -132,6 +143,7 @@ void assign_scalar_met(std::vector<WindField::Slice>& slices, const Case& c,
     }
     const auto sig = series_at(s_sigma, bin);
     sl.sigma_theta_deg = sig && *sig > 0 ? *sig : -1.0;
+    sl.sigma_theta_period_s = sigma_period_s;
     const auto zi = series_at(s_zi, bin);
     sl.mixing_height_m = zi && *zi > 10 ? *zi : default_mixing_height_m(sl.stability);
     sl.obukhov_length_m = invl ? (*invl != 0 ? 1.0 / *invl : 1e9) : kNaN;
@@ -1052,6 +1064,7 @@ MetSample WindField::at(double x_m, double y_m, EpochSeconds t) const noexcept {
   const Slice& near = slices[a < 0.5 ? k : k + 1];
   m.stability = near.stability;
   m.sigma_theta_deg = near.sigma_theta_deg > 0 ? near.sigma_theta_deg : kNaN;
+  m.sigma_theta_period_s = near.sigma_theta_period_s;
   m.mixing_height_m = a > 0 ? (1 - a) * slices[k].mixing_height_m + a * slices[k + 1].mixing_height_m
                             : slices[k].mixing_height_m;
   m.obukhov_length_m = near.obukhov_length_m;

@@ -11,6 +11,7 @@
 #include "plumetrace/inversion/inversion.hpp"
 #include "plumetrace/inversion/operator.hpp"
 #include "plumetrace/kernels/plume.hpp"
+#include "plumetrace/kernels/sigmas.hpp"
 
 namespace plumetrace {
 namespace {
@@ -125,6 +126,47 @@ TEST(Operator, PlumeSensitivityMatchesTheFormulaInSteadyWind) {
     ++checked;
   }
   EXPECT_GE(checked, 3);
+}
+
+TEST(Operator, AShortSampleSeesLessOfAnHourlySigmaTheta) {
+  // σθ = 10° measured over hours: an hourly mean sees the plume spread by all of it, a sample of
+  // 10 s (held to a minute: kPowerLawMinAveragingS) by 10° × (60 / 3600)^0.2 = 4.4°; on the axis
+  // its sensitivity is larger by the ratio of the two σy (the vertical is the same)
+  Fixture f;
+  f.grid.crs = "EPSG:32650";
+  f.grid.x0_m = -5000;
+  f.grid.y1_m = 5000;
+  f.grid.cell_m = 100;
+  f.grid.cols = 100;
+  f.grid.rows = 100;
+  f.wind = WindField::uniform(3.0, 0.0, Stability::D, 800.0, 10.0);
+  Platform p;
+  p.id = "S";
+  p.background = 6.0;
+  p.noise = 0.3;
+  f.obs.platforms.push_back(p);
+  for (const double averaging_s : {3600.0, 10.0}) {
+    Observation ob;
+    ob.x_m = 3000;
+    ob.y_m = 0;
+    ob.z_m = 3;
+    ob.t_start = kT0 + 2 * 3600.0;
+    ob.averaging_s = averaging_s;
+    f.obs.obs.push_back(ob);
+  }
+  OperatorOptions o = op_options();
+  o.rotations_deg = {0.0};
+  o.min_within_member_deg = 0.0;
+  const SourceReceptorOperator op(f.wind, f.obs, f.grid, o);
+  std::vector<SparseColumn> cols;
+  op.columns(0, 0, 10.0, cols);
+  ASSERT_EQ(cols.size(), 1u);
+  ASSERT_EQ(cols[0].index.size(), 2u);
+  const double hourly = cols[0].h_s_m3[0], short_sample = cols[0].h_s_m3[1];
+  const double sy_hourly = sigma_y_from_sigma_theta(10.0, 3000.0, 3.0);
+  const double sy_short = sigma_y_from_sigma_theta(10.0 * std::pow(60.0 / 3600.0, 0.2), 3000.0, 3.0);
+  EXPECT_NEAR(short_sample / hourly, sy_hourly / sy_short, 0.03 * sy_hourly / sy_short);
+  EXPECT_GT(short_sample / hourly, 2.0);
 }
 
 TEST(Operator, NothingArrivesBeforeTheReleaseOrFromDownwind) {

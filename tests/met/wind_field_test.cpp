@@ -258,6 +258,16 @@ TEST(WindField, StabilityPrecedence) {
     EXPECT_NEAR(m.mixing_height_m, default_mixing_height_m(Stability::A), 1e-9);
     EXPECT_NEAR(m.friction_velocity_m_s, 0.4, 1e-9);
     EXPECT_NEAR(m.sigma_theta_deg, 12.0, 1e-9);
+    EXPECT_NEAR(m.sigma_theta_period_s, 3600.0, 1e-9);  // hourly readings
+  }
+  {  // σθ over 10-minute periods (a field campaign's mast): the operator scales it by that period
+    CaseBuilder b;
+    const auto s = b.station("A", 120.0, 30.0);
+    b.wind(s, night, 3.0, 0, 600);
+    b.add(s, night, "wind_dir_std", 12.0, 600);
+    const MetSample m = WindField::from_case(b.c, tr).at(0, 0, night);
+    EXPECT_NEAR(m.sigma_theta_deg, 12.0, 1e-9);
+    EXPECT_NEAR(m.sigma_theta_period_s, 600.0, 1e-9);
   }
   {  // Turner: clear night, 1 m/s -> F; clear noon (sun ~80 deg), 1 m/s -> A
     CaseBuilder b;

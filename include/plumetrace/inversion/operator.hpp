@@ -143,7 +143,7 @@ class SourceReceptorOperator {
   struct Path {                         ///< one back-trajectory, simplified
     std::vector<double> x, y, t, s;     ///< position (m), time (s), cumulative path (m)
     std::vector<std::uint8_t> stability;     ///< met at each vertex (held along the next segment)
-    std::vector<float> mixing_height_m, sigma_theta_deg;
+    std::vector<float> mixing_height_m, sigma_theta_deg;  ///< σθ scaled to the observation's averaging time
     double rx{}, ry{};                  ///< receptor
     double reach_m{};                   ///< total path length
     double sigma_dir_rad{};             ///< within-member direction spread for this observation

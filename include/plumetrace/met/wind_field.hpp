@@ -22,6 +22,7 @@ struct MetSample {
   double v_m_s{};             ///< northward
   double speed_m_s{};         ///< scalar mean speed, >= kMinWindSpeed
   double sigma_theta_deg{};   ///< measured σθ, NaN when not measured
+  double sigma_theta_period_s{3600};  ///< the period σθ was measured over (its readings' `period`)
   Stability stability{Stability::D};
   double mixing_height_m{800};
   double obukhov_length_m{};  ///< NaN when unknown
@@ -119,6 +120,7 @@ class WindField {
     EpochSeconds t{};
     std::vector<float> u, v, speed;  ///< per node; NaN where the node has no value at t
     double sigma_theta_deg{-1};      ///< network mean, -1 when unmeasured
+    double sigma_theta_period_s{3600};  ///< the period σθ was measured over (median `period` of its readings)
     Stability stability{Stability::D};
     double mixing_height_m{800};
     double obukhov_length_m{};       ///< NaN when unknown
