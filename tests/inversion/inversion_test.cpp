@@ -25,6 +25,18 @@ struct Fixture {
   std::vector<CandidateSite> sites;
 };
 
+/// A 10 km square of 100 m cells centred on the origin.
+Grid test_grid() {
+  Grid g;
+  g.crs = "EPSG:32650";
+  g.x0_m = -5000;
+  g.y1_m = 5000;
+  g.cell_m = 100;
+  g.cols = 100;
+  g.rows = 100;
+  return g;
+}
+
 /// Stations on a crosswind line 3 km east of the origin; hourly means over 4 hours; a source at
 /// sites[truth] emitting q_g_s during [kT0, kT0 + 4h]; background 6 µg/m³ with 5 % noise.
 /// With release_hour >= 0 the culprit emits only from kT0 + release_hour h to the end (kT0 + 4 h):
@@ -33,12 +45,7 @@ struct Fixture {
 Fixture make_case(int truth, double q_g_s, int second = -1, double q2_g_s = 0, bool include_truth = true,
                   int release_hour = -1, double usual_g_s = 0) {
   Fixture f;
-  f.grid.crs = "EPSG:32650";
-  f.grid.x0_m = -5000;
-  f.grid.y1_m = 5000;
-  f.grid.cell_m = 100;
-  f.grid.cols = 100;
-  f.grid.rows = 100;
+  f.grid = test_grid();
   const double ys[] = {-1500, -900, -300, 0, 300, 900, 1500};
   // candidates well apart across the wind (from the west), so the stations can tell them apart
   const double cand[][2] = {{0, 0}, {0, 700}, {-1000, -700}, {500, 1400}, {-2000, 350}, {1000, -1400}};
@@ -133,12 +140,7 @@ TEST(Operator, AShortSampleSeesLessOfAnHourlySigmaTheta) {
   // 10 s (held to a minute: kPowerLawMinAveragingS) by 10° × (60 / 3600)^0.2 = 4.4°; on the axis
   // its sensitivity is larger by the ratio of the two σy (the vertical is the same)
   Fixture f;
-  f.grid.crs = "EPSG:32650";
-  f.grid.x0_m = -5000;
-  f.grid.y1_m = 5000;
-  f.grid.cell_m = 100;
-  f.grid.cols = 100;
-  f.grid.rows = 100;
+  f.grid = test_grid();
   f.wind = WindField::uniform(3.0, 0.0, Stability::D, 800.0, 10.0);
   Platform p;
   p.id = "S";
