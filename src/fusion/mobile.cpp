@@ -6,8 +6,6 @@
 #include <cstdint>
 #include <utility>
 
-#include <boost/math/distributions/normal.hpp>
-
 #include "plumetrace/core/tuning.hpp"
 
 namespace plumetrace {
