@@ -161,12 +161,10 @@ LevelledSeries level_background(const std::vector<EpochSeconds>& t, const std::v
   out.rolling_max = sorted.back();
   out.value.resize(value.size());
   for (std::size_t i = 0; i < value.size(); ++i) out.value[i] = value[i] - rolling[i] + out.level;
-  // the background's centre: the median of the levelled values within the drift's reach of the
-  // level (a platform mostly inside a plume has a median in the plume)
-  std::vector<double> near;
-  for (double v : out.value)
-    if (std::abs(v - out.level) <= reach) near.push_back(v);
-  out.typical = median_of(near.empty() ? out.value : near);
+  // the background's centre and the noise about it: what the quiet levelled values scatter about
+  const QuietLevel centre = background_centre(out.value, q);
+  out.typical = centre.level;
+  out.noise = centre.noise;
   return out;
 }
 

@@ -167,8 +167,8 @@ void add_traces(const Case& c, const Transformer& tr, const Grid& grid, const st
 
     // background: a rolling low quantile, levelled out (values keep the platform's median
     // rolling background as their one level), and the platform's background the centre the
-    // levelled quiet samples scatter about (background_centre: the cells are medians of pass
-    // means, centred on it, not on a low quantile); too few samples: as any platform
+    // levelled quiet samples scatter about (LevelledSeries::typical: the cells are medians of
+    // pass means, centred on it, not on a low quantile); too few samples: as any platform
     const bool own = static_cast<int>(raw.size()) >= o.min_own_background_samples;
     std::optional<BackgroundEstimate> est;
     double typical = 0;  // the background's centre: peaks stand above it
@@ -181,8 +181,7 @@ void add_traces(const Case& c, const Transformer& tr, const Grid& grid, const st
       rep.rolling_background = true;
       raw.value = std::move(lv.value);
       typical = lv.typical;
-      const QuietLevel centre = background_centre(raw.value, tuning::kMobileBackgroundQuantile);
-      est = BackgroundEstimate{centre.level, centre.noise};
+      est = BackgroundEstimate{lv.typical, lv.noise};
     }
     platform_values.push_back(raw.value);
     fixed.push_back(est);

@@ -1210,29 +1210,28 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   for (std::size_t b = 0; b < nb; ++b) p_unl += std::exp(lp_block[b] - z);
   res.unlisted_probability = p_unl;
 
-  // observations explained, per candidate, with its best member and median rate
+  // observations explained, per candidate, with its best member and median rate (the top
+  // candidate's modelled plume kept for every observation it reaches)
   res.explained.assign(nc, 0);
   res.explained_obs.assign(nc, {});
+  res.top_modelled.assign(obs.obs.size(), 0.0);
+  if (nc > 0) {
+    res.best_member = single[order[0]].best_member;
+    res.top_candidate = static_cast<int>(order[0]);
+  }
   for (std::size_t j = 0; j < nc; ++j) {
     const SparseColumn& col = single[j].cols[static_cast<std::size_t>(single[j].best_member)];
     for (std::size_t n = 0; n < col.index.size(); ++n) {
       const Observation& ob = obs.obs[col.index[n]];
       const Platform& p = obs.platforms[static_cast<std::size_t>(ob.platform)];
       const double m = o.to_case_units * res.rate[j].estimate * col.h_s_m3[n];
+      if (j == order[0]) res.top_modelled[col.index[n]] = m;
       const double level = tuning::kExplainedNoiseMultiple * p.noise;
       if (m >= level && ob.value - p.background - ob.usual >= level) {
         ++res.explained[j];
         res.explained_obs[j].push_back(col.index[n]);
       }
     }
-  }
-  res.top_modelled.assign(obs.obs.size(), 0.0);
-  if (nc > 0) {
-    res.best_member = single[order[0]].best_member;
-    res.top_candidate = static_cast<int>(order[0]);
-    const SparseColumn& col = single[order[0]].cols[static_cast<std::size_t>(res.best_member)];
-    for (std::size_t n = 0; n < col.index.size(); ++n)
-      res.top_modelled[col.index[n]] = o.to_case_units * res.rate[order[0]].estimate * col.h_s_m3[n];
   }
 
   // 5. grid posterior (registry aside): blocks spread evenly over their cells

@@ -157,11 +157,14 @@ SourceReceptorOperator::SourceReceptorOperator(const WindField& wind, const Obse
             p.mixing_height_m.push_back(static_cast<float>(met.mixing_height_m));
             // a measured σθ is the spread of the directions over its period: a shorter sample
             // sees less of it (the averaging-time power law; tuning::kAveragingTimeExponent)
-            const double period_s = std::max(met.sigma_theta_period_s, tuning::kPowerLawMinAveragingS);
-            const double scale = std::pow(
-                std::clamp(ob.averaging_s, tuning::kPowerLawMinAveragingS, period_s) / period_s,
-                tuning::kAveragingTimeExponent);
-            p.sigma_theta_deg.push_back(static_cast<float>(scale * met.sigma_theta_deg));
+            double sigma_theta_deg = met.sigma_theta_deg;  // NaN when unmeasured
+            if (sigma_theta_deg > 0) {
+              const double period_s = std::max(met.sigma_theta_period_s, tuning::kPowerLawMinAveragingS);
+              sigma_theta_deg *= std::pow(
+                  std::clamp(ob.averaging_s, tuning::kPowerLawMinAveragingS, period_s) / period_s,
+                  tuning::kAveragingTimeExponent);
+            }
+            p.sigma_theta_deg.push_back(static_cast<float>(sigma_theta_deg));
           }
           p.reach_m = pts.back().path_m;
         }

@@ -77,13 +77,14 @@ std::vector<double> rolling_low_quantile(const std::vector<EpochSeconds>& t, con
 /// A trace's values with a drifting background levelled out (rolling_low_quantile over window_s
 /// at quantile q, kept within kMaxDriftFraction of the trace's own q-quantile or kMaxDriftNoise
 /// of its spread: drift, not plume): value[i] − rolling[i] + level, where level is the median of
-/// the rolling background; and `typical`, the median of the levelled values within that reach of
-/// the level: the background's centre, the baseline peaks stand above (the low quantile lies ~1.3
-/// noise levels under it).
+/// the rolling background; and `typical` with `noise`, the background_centre of the levelled
+/// values: the level their quiet samples scatter about, which peaks stand above and which is the
+/// platform's background (the low quantile lies ~1.3 noise levels under it).
 struct LevelledSeries {
   std::vector<double> value;
   double level{};                      ///< the one background level the values now share
-  double typical{};                    ///< median of the levelled values
+  double typical{};                    ///< the levelled values' background_centre
+  double noise{};                      ///< the noise about it (background_centre)
   double rolling_min{}, rolling_max{}; ///< the rolling background's range
 };
 /// @pre t ascending, t.size() == value.size() > 0, window_s > 0.
