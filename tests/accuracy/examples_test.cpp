@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "../support/temp_dir.hpp"
 #include "harness.hpp"
 
 namespace plumetrace::accuracy {
@@ -22,6 +23,7 @@ TEST_P(ExampleIncident, TraceFindsTheCulpritItsRateAndCounty) {
   const nlohmann::json truth = nlohmann::json::parse(read_text(dir / "truth.json"));
   const fs::path case_dir = dir / "case";
   const fs::path log = fs::temp_directory_path() / ("plumetrace-example-" + GetParam() + ".stderr");
+  testing_support::register_for_cleanup(log);
 
   const std::string cmd = shell_quote(tracer_path().string()) + " trace " + shell_quote(case_dir.string()) + " --start " +
                           shell_quote(truth["window"][0].get<std::string>()) + " --end " +

@@ -9,6 +9,7 @@
 
 #include <set>
 
+#include "../support/temp_dir.hpp"
 #include "harness.hpp"
 
 namespace plumetrace::accuracy {
@@ -18,10 +19,8 @@ class SimulatorTest : public ::testing::Test {
  protected:
   void SetUp() override {
     if (!fs::exists(sim_path())) GTEST_SKIP() << "simulator not built: " << sim_path();
-    root_ = fs::temp_directory_path() / ("plumetrace-simtest-" + std::to_string(::getpid()) + "-" +
-                                         ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(root_);
-    fs::create_directories(root_);
+    root_ = testing_support::fresh_temp_dir(std::string("plumetrace-simtest-") +
+                                            ::testing::UnitTest::GetInstance()->current_test_info()->name());
   }
   void TearDown() override {
     std::error_code ec;

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "plumetrace/pipeline/init.hpp"
+#include "../support/temp_dir.hpp"
 #include "harness.hpp"
 
 namespace plumetrace::accuracy {
@@ -27,14 +28,11 @@ fs::path twin_path() {
   return fs::path(PLUMETRACE_BINARY).parent_path() / "plumetrace-twin";
 }
 
-/// A scratch folder removed at the end of the test unless it failed.
+/// A scratch folder removed at the end of the test unless it failed, and at exit in any case
+/// (tests/support/temp_dir.hpp).
 struct Scratch {
-  fs::path dir = fs::temp_directory_path() / ("plumetrace-twintest-" + std::to_string(::getpid()) + "-" +
-                                              ::testing::UnitTest::GetInstance()->current_test_info()->name());
-  Scratch() {
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
+  fs::path dir = testing_support::fresh_temp_dir(std::string("plumetrace-twintest-") +
+                                                 ::testing::UnitTest::GetInstance()->current_test_info()->name());
   ~Scratch() {
     std::error_code ec;
     if (!::testing::Test::HasFailure()) fs::remove_all(dir, ec);

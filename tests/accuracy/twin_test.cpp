@@ -15,9 +15,10 @@
 /// (scripts/twin-experiments.sh starts at 1000); the shared examples use 101-103. Never tune on
 /// the acceptance seeds.
 ///
-/// Environment: PLUMETRACE_TWIN_WORKERS (default 2) parallel incidents; PLUMETRACE_TWIN_KEEP=1 keeps
-/// the generated folders (they are kept anyway when the test fails); PLUMETRACE_TRACER and
-/// PLUMETRACE_SIM override the programs (see harness.hpp).
+/// Environment: PLUMETRACE_TWIN_WORKERS (default 2) parallel incidents; PLUMETRACE_TWIN_KEEP=1 or
+/// PLUMETRACE_KEEP_TEST_DIRS=1 keeps the generated folders (else removed at exit, see
+/// tests/support/temp_dir.hpp); PLUMETRACE_TRACER and PLUMETRACE_SIM override the programs (see
+/// harness.hpp).
 
 #include <gtest/gtest.h>
 
@@ -31,6 +32,7 @@
 #include <mutex>
 #include <thread>
 
+#include "../support/temp_dir.hpp"
 #include "harness.hpp"
 
 namespace plumetrace::accuracy {
@@ -81,6 +83,7 @@ TEST(TwinExperiments, AcceptanceOnFortyTwoUnseenIncidents) {
   ASSERT_TRUE(fs::exists(sim_path())) << "simulator not built: " << sim_path() << " (ninja plumetrace-sim)";
   ASSERT_TRUE(fs::exists(tracer_path())) << "tracer not built: " << tracer_path();
   const fs::path root = fs::temp_directory_path() / ("plumetrace-twin-" + std::to_string(::getpid()));
+  if (std::getenv("PLUMETRACE_TWIN_KEEP") == nullptr) testing_support::register_for_cleanup(root);
   fs::create_directories(root);
   const std::vector<Incident> incidents = acceptance_incidents();
   std::vector<Outcome> outcomes(incidents.size());
@@ -201,11 +204,6 @@ TEST(TwinExperiments, AcceptanceOnFortyTwoUnseenIncidents) {
   EXPECT_LE(median, 300.0);
   EXPECT_EQ(prob_bad, 0);
   EXPECT_EQ(registry_bad, 0);
-  const bool keep = std::getenv("PLUMETRACE_TWIN_KEEP") != nullptr || ::testing::Test::HasFailure();
-  if (!keep) {
-    std::error_code ec;
-    fs::remove_all(root, ec);
-  }
 }
 
 }  // namespace

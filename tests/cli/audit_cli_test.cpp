@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../audit/audit_test_support.hpp"
+#include "../support/temp_dir.hpp"
 #include "plumetrace/audit/log.hpp"
 #include "plumetrace/audit/sha256.hpp"
 
@@ -32,12 +33,7 @@ struct Ran {
   std::string out, err;
 };
 
-fs::path work_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("plumetrace_audit_cli_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path work_dir(const std::string& name) { return testing_support::fresh_temp_dir("plumetrace_audit_cli_" + name); }
 
 Ran plumetrace_cmd(const std::string& args) {
   static int counter = 0;

@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/temp_dir.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -33,10 +35,7 @@ std::string slurp(const fs::path& p) {
 }
 
 fs::path temp_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("plumetrace_cli_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  return plumetrace::testing_support::fresh_temp_dir("plumetrace_cli_" + name);
 }
 
 RunResult run(const std::string& args) {

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/temp_dir.hpp"
 #include "plumetrace/geo/crs.hpp"
 #include "run_command.hpp"
 
@@ -29,10 +30,7 @@ int plumetrace(const std::string& args, std::string& out, std::string& err) {
 }
 
 fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("plumetrace_enf_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  return plumetrace::testing_support::fresh_temp_dir("plumetrace_enf_" + name);
 }
 
 void write(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }

@@ -17,6 +17,7 @@
 #include <gdal_priv.h>
 #include <nlohmann/json.hpp>
 
+#include "../support/temp_dir.hpp"
 #include "plumetrace/geo/crs.hpp"
 #include "run_command.hpp"
 
@@ -33,8 +34,7 @@ int plumetrace(const std::string& args, std::string& out, std::string& err) {
 
 /// A case of `days` days at 4 stations with the source at `source` ("LON,LAT").
 fs::path make_case(const std::string& name, const std::string& source, int days = 10) {
-  const fs::path d = fs::temp_directory_path() / ("plumetrace_regions_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
+  const fs::path d = plumetrace::testing_support::fresh_temp_dir("plumetrace_regions_" + name);
   std::string out, err;
   const int rc = run_command(std::string("python3 '") + PLUMETRACE_SOURCE_DIR + "/scripts/make-regions-case.py' --out '" +
                          d.string() + "' --days " + std::to_string(days) + " --stations 4 --seed 3 --source " + source,
@@ -58,6 +58,7 @@ double angle_between(double a, double b) {
 TEST(RegionsCli, ASourceAcrossTheBorderSendsTheLargestShare) {
   const fs::path d = make_case("jinyun", "120.10,28.70");
   const fs::path out_dir = d.parent_path() / (d.filename().string() + "_out");
+  plumetrace::testing_support::register_for_cleanup(out_dir);
   std::string out, err;
   ASSERT_EQ(plumetrace("regions '" + d.string() + "' --json --out '" + out_dir.string() + "'", out, err), 0) << err;
   const json doc = json::parse(out);

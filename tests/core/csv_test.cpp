@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/temp_dir.hpp"
 #include "plumetrace/core/error.hpp"
 
 namespace plumetrace {
@@ -109,6 +110,7 @@ TEST(Csv, HeaderLookup) {
 
 TEST(Csv, OpenFile) {
   const auto p = std::filesystem::temp_directory_path() / "plumetrace_csv_test.csv";
+  testing_support::register_for_cleanup(p);
   {
     std::ofstream(p, std::ios::binary) << "x,y\n1,2\n";
   }

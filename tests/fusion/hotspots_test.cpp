@@ -10,6 +10,7 @@
 #include <random>
 #include <unistd.h>
 
+#include "../support/temp_dir.hpp"
 #include "geotiff_fixture.hpp"
 #include "plumetrace/fusion/hotspots.hpp"
 
@@ -29,8 +30,7 @@ double px_lat(double row) { return kLat0 - (row + 0.5) * kDegPerPx; }
 /// with one facility 40 m from the second blob.
 fs::path make_case() {
   GDALAllRegister();
-  const fs::path d = fs::temp_directory_path() / ("plumetrace_hotspots_" + std::to_string(::getpid()));
-  fs::remove_all(d);
+  const fs::path d = testing_support::fresh_temp_dir("plumetrace_hotspots");
   fs::create_directories(d / "imagery");
   const double lon_px = kDegPerPx / std::cos(kLat0 * M_PI / 180);
   std::ofstream(d / "sources.csv") << std::setprecision(12) << "id,name,lon,lat,height_m\nF1,works," << px_lon(40) + 5 * lon_px << "," << px_lat(150)

@@ -11,6 +11,7 @@
 
 #include <unistd.h>
 
+#include "../support/temp_dir.hpp"
 #include "geotiff_fixture.hpp"
 #include "plumetrace/fusion/observations.hpp"
 #include "plumetrace/geo/crs.hpp"
@@ -32,8 +33,7 @@ float pixel(int col, int row) {
 }
 
 fs::path make_case() {
-  const fs::path d = fs::temp_directory_path() / ("plumetrace_imagery_" + std::to_string(::getpid()));
-  fs::remove_all(d);
+  const fs::path d = testing_support::fresh_temp_dir("plumetrace_imagery");
   fs::create_directories(d / "imagery");
   std::ofstream(d / "imagery" / "drone.json") << R"({"variable": "so2", "unit": "ug/m3", "time": "2026-06-01T10:00:00Z"})";
   const double gt[6] = {kX0, kPx, 0, kY1, 0, -kPx};

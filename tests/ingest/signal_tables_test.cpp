@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/temp_dir.hpp"
 #include "plumetrace/ingest/case.hpp"
 #include "plumetrace/ingest/readers.hpp"
 #include "plumetrace/ingest/signal_tables.hpp"
@@ -111,9 +112,7 @@ TEST(MandatesCsv, GoodAndBadRows) {
 }
 
 TEST(MonitoringTables, LoadCaseReadsThemWithoutUnknownFileWarnings) {
-  const auto dir = std::filesystem::temp_directory_path() / "plumetrace_signal_tables_case";
-  std::filesystem::remove_all(dir);
-  std::filesystem::create_directories(dir);
+  const auto dir = testing_support::fresh_temp_dir("plumetrace_signal_tables_case");
   auto write = [&](const char* name, const char* text) { std::ofstream(dir / name) << text; };
   write("sources.csv", "id,lon,lat,height_m\nS1,120.1,28.9,10\n");
   write("cems.csv", "facility_id,time,variable,value,unit,limit\nS1,2021-07-28T21:00:00Z,so2,1,mg/m3,2\nS2,2021-07-28T21:00:00Z,so2,1,mg/m3,2\n");

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 #include <ogr_srs_api.h>
 
+#include "../support/temp_dir.hpp"
 #include "plumetrace/audit/log.hpp"
 #include "plumetrace/audit/sha256.hpp"
 #include "plumetrace/core/error.hpp"
@@ -31,12 +32,7 @@ namespace fs = std::filesystem;
 using namespace plumetrace;
 using nlohmann::json;
 
-fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("plumetrace_plan_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
+fs::path fresh_dir(const std::string& name) { return testing_support::fresh_temp_dir("plumetrace_plan_" + name); }
 
 void write(const fs::path& p, const std::string& text) { std::ofstream(p, std::ios::binary) << text; }
 

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/temp_dir.hpp"
 #include "plumetrace/core/error.hpp"
 #include "plumetrace/plan/plan.hpp"
 
@@ -167,6 +168,7 @@ TEST(Plan, GivenStartAndTravelTimesDecideTheOrder) {
   EXPECT_NEAR(p["route"]["total_minutes"].get<double>(), 2.006 / kStraightLineSpeedKmH * 60, 0.15);
 
   const auto file = std::filesystem::temp_directory_path() / ("plumetrace_times_" + std::to_string(::getpid()) + ".csv");
+  testing_support::register_for_cleanup(file);
   std::ofstream(file) << "from,to,minutes\nstart,S2,4\nS2,S1,3\nstart,S1,20\nS1,S2,15\nS1,S2,9\nstart,S9,abc\n";
   Diagnostics td;
   const TravelTimes t = read_travel_times(file, td);

@@ -12,6 +12,7 @@
 #include <iostream>
 #include <set>
 
+#include "../support/temp_dir.hpp"
 #include "plumetrace/core/error.hpp"
 
 namespace {
@@ -164,8 +165,7 @@ TEST(Sampling, ATierWithoutARateIsRefused) {
 }
 
 TEST(Sampling, ReadsTheRegistryCreditAndTheInspectors) {
-  const fs::path dir = fs::temp_directory_path() / ("plumetrace_sampling_" + std::to_string(::getpid()));
-  fs::create_directories(dir);
+  const fs::path dir = testing_support::fresh_temp_dir("plumetrace_sampling");
   {
     std::ofstream r(dir / "sources.csv");
     r << "id,name,lon,lat,height_m,credit\nS1,a,120,28,10,A\nS2,b,120.1,28,10,d\nS3,c,120.2,28,10,\nS4,d,120.3,28,10,X\n";

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "../support/temp_dir.hpp"
 #include "http_client.hpp"
 
 namespace plumetrace::test::cases {
@@ -34,10 +35,7 @@ inline std::string slurp(const fs::path& p) {
 }
 
 inline fs::path fresh_dir(const std::string& name) {
-  const fs::path d = fs::temp_directory_path() / ("plumetrace_server_" + name + "_" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  return testing_support::fresh_temp_dir("plumetrace_server_" + name);
 }
 
 /// Upload example-101 as case `name`: its case.json names a boundary file outside the case, so

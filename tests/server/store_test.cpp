@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "../support/temp_dir.hpp"
 #include "pg_test_env.hpp"
 #include "plumetrace/server/alerts.hpp"
 #include "plumetrace/server/store.hpp"
@@ -22,11 +23,7 @@ using namespace plumetrace::server;
 
 fs::path fresh_dir(const std::string& name) {
   static int n = 0;
-  const fs::path d = fs::temp_directory_path() / ("plumetrace_store_" + name + "_" + std::to_string(::getpid()) + "_" +
-                                                  std::to_string(n++));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  return plumetrace::testing_support::fresh_temp_dir("plumetrace_store_" + name + "_" + std::to_string(n++));
 }
 
 struct SqliteBackend {
