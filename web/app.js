@@ -239,6 +239,15 @@
       clearRanking('job ' + job.status + (job.message ? ': ' + job.message : ''));
       return;
     }
+    // only a trace job has a ranking and posterior tiles; a plan, regions or draw job's results
+    // are documents of their own, listed in its status document's links
+    if (job.processID && job.processID !== 'trace') {
+      clearRanking('job ' + state.jobId + ' is a ' + job.processID + ' job, not a trace: no ranking to show; its results are at /jobs/' +
+                   state.jobId + '/results.');
+      state.shownJob = '';
+      document.body.dataset.ranking = 'not-a-trace';
+      return;
+    }
     if (state.shownJob === state.jobId) return;
     try {
       const doc = await getJson('/jobs/' + enc(state.jobId) + '/results');
@@ -291,6 +300,7 @@
         if (j.jobID === state.jobId) tr.classList.add('selected');
         cell(tr, shortTime(j.created));
         cell(tr, j.case || '');
+        cell(tr, j.processID || '', 'process');
         cell(tr, j.status, 'status-' + j.status);
         cell(tr, j.progress + ' %', 'num');
         tr.title = j.jobID + (j.message ? ': ' + j.message : '');

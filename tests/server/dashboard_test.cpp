@@ -57,7 +57,7 @@ Image read_png(const fs::path& path) {
   return out;
 }
 
-TEST(Dashboard, ChromiumShowsTheRankingTableAndThePosteriorTiles) {
+TEST(Dashboard, ChromiumShowsTheRankingTableAndThePosteriorTilesAndTellsAPlanJobApart) {
   if (chromium().empty()) GTEST_SKIP() << "no Chromium installed (scripts/setup-deps.sh installs it)";
   if (!fs::exists("/usr/share/javascript/leaflet/leaflet.js")) GTEST_SKIP() << "no libjs-leaflet installed";
   const fs::path dir = fresh_dir("dashboard");
@@ -117,6 +117,25 @@ TEST(Dashboard, ChromiumShowsTheRankingTableAndThePosteriorTiles) {
     }
   }
   EXPECT_GT(matching, 20000u) << "posterior-coloured pixels in the " << img.width << "x" << img.height << " screenshot";
+
+  // a plan job is listed with its process, and opening it shows no ranking (its results are a
+  // plan document, not a ranking)
+  const json plan_inputs = {{"inputs", {{"job", id}, {"start_point", {120.03, 28.90}}}}};
+  const HttpResult sub = http_request(port, verb::post, "/processes/plan/execution", plan_inputs.dump(),
+                                      {{"Content-Type", "application/json"}, {"Prefer", "respond-async"}});
+  ASSERT_EQ(sub.status, 201) << sub.body;
+  const std::string plan_id = json::parse(sub.body).at("jobID");
+  ASSERT_EQ(wait_job(port, plan_id).at("status"), "successful");
+  const fs::path plan_dom_file = dir / "plan-dom.html";
+  ASSERT_EQ(run_chromium("http://127.0.0.1:" + std::to_string(port) + "/?case=dash&job=" + plan_id, "--dump-dom",
+                         dir / "profile-plan", plan_dom_file),
+            0);
+  const std::string plan_dom = slurp(plan_dom_file);
+  EXPECT_NE(plan_dom.find("data-ranking=\"not-a-trace\""), std::string::npos) << plan_dom.substr(0, 4000);
+  EXPECT_NE(plan_dom.find("is a plan job, not a trace"), std::string::npos);
+  EXPECT_EQ(plan_dom.find("<tr class=\"candidate"), std::string::npos) << "a plan job drew a ranking";
+  EXPECT_NE(plan_dom.find("<td class=\"process\">plan</td>"), std::string::npos) << "jobs table without the plan job's process";
+  EXPECT_NE(plan_dom.find("<td class=\"process\">trace</td>"), std::string::npos) << "jobs table without the trace job's process";
 }
 
 }  // namespace
