@@ -7,6 +7,7 @@
 #include "plumetrace/audit/log.hpp"
 #include "plumetrace/core/error.hpp"
 #include "plumetrace/pipeline/audited_jobs.hpp"
+#include "plumetrace/plan/plan_job.hpp"
 
 namespace plumetrace::cli {
 namespace {
@@ -44,9 +45,9 @@ const char* const kSampleHelp =
     "  --json             print {\"seed\", \"rates\", \"drawn\", \"population\", \"drawn_per_tier\", \"audit\"}\n";
 
 const char* const kAuditHelp =
-    "usage: plumetrace audit list|verify|replay ID [--log FILE] [--case DIR] [--threads N] [--json]\n"
+    "usage: plumetrace audit list|verify|replay ID [--log FILE] [--case DIR] [--ranking FILE] [--threads N] [--json]\n"
     "\n"
-    "The audit log that trace and sample-inspections append to (docs/audit.md).\n"
+    "The audit log that trace, plan and sample-inspections append to (docs/audit.md).\n"
     "\n"
     "  list          one line per record: seq, time, command, origin, case, result hash\n"
     "  verify        check every record's hash and the chain; exit 1 naming the first broken record.\n"
@@ -55,7 +56,9 @@ const char* const kAuditHelp =
     "                hash: exit 0 on a match, 1 when the inputs or the result differ\n"
     "  --log FILE    the log (default $PLUMETRACE_AUDIT_LOG, else $XDG_DATA_HOME/plumetrace/audit.log,\n"
     "                else ~/.local/share/plumetrace/audit.log)\n"
-    "  --case DIR    replay a trace on this case folder (needed for records of the service)\n"
+    "  --case DIR    replay a trace or a plan on this case folder (needed for records of the service)\n"
+    "  --ranking FILE  replay a plan on this ranking (needed for plan records of the service: the\n"
+    "                trace job's ranking, with its posterior.tif beside it)\n"
     "  --threads N   threads for a replayed trace (default: all cores; the result does not depend on it)\n"
     "  --json        list: the records as a JSON array; verify: a JSON report\n";
 
@@ -158,7 +161,9 @@ int run_audit(const std::vector<std::string>& positional, const std::map<std::st
       }
     }
     const json rec = audit::find_record(log, positional[1]);
-    const auto out = pipeline::replay(rec, option(options, "--case"), threads);
+    const auto out = rec.value("command", "") == "plan"
+                         ? plan::replay_plan(rec, option(options, "--case"), option(options, "--ranking"))
+                         : pipeline::replay(rec, option(options, "--case"), threads);
     const std::string name = "record " + std::to_string(rec.value("seq", 0));
     for (const auto& d : out.input_differences) std::cerr << "plumetrace: input differs: " << d << "\n";
     if (!out.input_differences.empty()) {

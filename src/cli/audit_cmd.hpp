@@ -13,7 +13,7 @@ extern const char* const kSampleHelp;
 int run_sample_inspections(const std::vector<std::string>& positional, const std::map<std::string, std::string>& options,
                            bool json_out);
 
-inline const std::vector<std::string> kAuditOptions{"--log", "--case", "--threads"};
+inline const std::vector<std::string> kAuditOptions{"--log", "--case", "--ranking", "--threads"};
 extern const char* const kAuditHelp;
 /// `audit list|verify|replay ID`. Returns 0, or 1 when verify finds a broken record or replay a
 /// different result.

@@ -125,6 +125,23 @@ AuditedDraw run_audited_sampling(const fs::path& registry, const fs::path& inspe
   return out;
 }
 
+std::vector<std::string> file_differences(const json& recorded, const json& now, const std::string& label) {
+  std::map<std::string, std::string> then_sha, now_sha;
+  for (const json& f : recorded) then_sha[f.value("path", "")] = f.value("sha256", "");
+  for (const json& f : now) now_sha[f.value("path", "")] = f.value("sha256", "");
+  std::vector<std::string> out;
+  for (const auto& [path, sha] : then_sha) {
+    const auto it = now_sha.find(path);
+    if (it == now_sha.end())
+      out.push_back(label + path + ": missing (recorded " + sha.substr(0, 12) + ")");
+    else if (it->second != sha)
+      out.push_back(label + path + ": recorded " + sha.substr(0, 12) + ", now " + it->second.substr(0, 12));
+  }
+  for (const auto& [path, sha] : now_sha)
+    if (!then_sha.count(path)) out.push_back(label + path + ": not in the record (extra file)");
+  return out;
+}
+
 ReplayOutcome replay(const json& record, const fs::path& case_dir, int threads) {
   ReplayOutcome out;
   const std::string command = record.value("command", "");
@@ -138,19 +155,7 @@ ReplayOutcome replay(const json& record, const fs::path& case_dir, int threads) 
       dir = record["case"].get<std::string>();
     }
     // inputs first: a replay on other inputs is not a replay
-    std::map<std::string, std::string> now;
-    for (const json& f : trace_inputs(dir, record.value("origin", "") != "serve")) now[f["path"].get<std::string>()] = f["sha256"].get<std::string>();
-    std::map<std::string, std::string> then;
-    for (const json& f : recorded_inputs) then[f.value("path", "")] = f.value("sha256", "");
-    for (const auto& [path, sha] : then) {
-      const auto it = now.find(path);
-      if (it == now.end())
-        out.input_differences.push_back(path + ": missing (recorded " + sha.substr(0, 12) + ")");
-      else if (it->second != sha)
-        out.input_differences.push_back(path + ": recorded " + sha.substr(0, 12) + ", now " + it->second.substr(0, 12));
-    }
-    for (const auto& [path, sha] : now)
-      if (!then.count(path)) out.input_differences.push_back(path + ": not in the record (extra file)");
+    out.input_differences = file_differences(recorded_inputs, trace_inputs(dir, record.value("origin", "") != "serve"));
     if (!out.input_differences.empty()) return out;
     const json p = record.value("parameters", json::object());
     TraceJobRequest r;

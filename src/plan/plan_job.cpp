@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include <cpl_conv.h>
+#include <unistd.h>
 
 #include "plumetrace/audit/sha256.hpp"
 #include "plumetrace/core/error.hpp"
@@ -185,6 +186,81 @@ AuditedPlan run_audited_plan(const PlanJobRequest& req, const fs::path& log, con
     fs::remove(req.out_dir / "bundle.zip", ec);
     throw;
   }
+  return out;
+}
+
+pipeline::ReplayOutcome replay_plan(const json& record, const fs::path& case_dir, const fs::path& ranking) {
+  if (record.value("command", "") != "plan")
+    throw InvalidInput("record " + std::to_string(record.value("seq", 0)) + " is not a plan record");
+  pipeline::ReplayOutcome out;
+  out.recorded_sha256 = record.value("result_sha256", "");
+  const bool cli = record.value("origin", "") == "cli";
+  PlanJobRequest req;
+  req.case_dir = case_dir;
+  if (req.case_dir.empty()) {
+    if (!cli || !record.contains("case") || !record["case"].is_string())
+      throw InvalidInput("this plan record names no case folder (a service job): give --case DIR");
+    req.case_dir = record["case"].get<std::string>();
+  }
+  // a service job's plan is made under the case's name (its folder is the service's own copy)
+  if (!cli && record.contains("case") && record["case"].is_string()) req.case_name = record["case"].get<std::string>();
+  json case_then = json::array();
+  std::string ranking_sha, posterior_sha;
+  for (const json& f : record.value("inputs", json::array())) {
+    const std::string role = f.value("role", ""), path = f.value("path", ""), sha = f.value("sha256", "");
+    if (role == "ranking") {
+      if (req.ranking.empty()) req.ranking = path;
+      ranking_sha = sha;
+    } else if (role == "posterior") {
+      posterior_sha = sha;
+    } else if (role == "travel_times") {
+      req.travel_times = fs::path(path);
+      std::error_code ec;
+      const std::string now = fs::is_regular_file(path, ec) ? audit::sha256_file(path) : "";
+      if (now != sha)
+        out.input_differences.push_back(path + ": recorded " + sha.substr(0, 12) + ", now " + (now.empty() ? "missing" : now.substr(0, 12)));
+    } else if (role == "case") {
+      case_then.push_back(f);
+    }
+  }
+  if (!ranking.empty()) req.ranking = ranking;
+  std::error_code ec;
+  if (req.ranking.empty() || !fs::is_regular_file(req.ranking, ec))
+    throw InvalidInput("the plan's ranking " + (req.ranking.empty() ? std::string("is not in the record") : req.ranking.string() + " does not exist") +
+                       (cli ? "" : " (a service job: give --ranking FILE, the trace job's ranking)"));
+  // the ranking, and the posterior.tif the plan reads beside it
+  if (const std::string now = audit::sha256_file(req.ranking); now != ranking_sha)
+    out.input_differences.push_back(req.ranking.string() + ": recorded " + ranking_sha.substr(0, 12) + ", now " + now.substr(0, 12));
+  const fs::path posterior = req.ranking.parent_path() / "posterior.tif";
+  const std::string posterior_now = fs::is_regular_file(posterior, ec) ? audit::sha256_file(posterior) : "";
+  if (posterior_now != posterior_sha)
+    out.input_differences.push_back(posterior.string() + ": recorded " + (posterior_sha.empty() ? "none" : posterior_sha.substr(0, 12)) +
+                                    ", now " + (posterior_now.empty() ? "none" : posterior_now.substr(0, 12)));
+  // the case folder's files
+  for (std::string& d : pipeline::file_differences(case_then, pipeline::hash_case_files(req.case_dir), "case "))
+    out.input_differences.push_back(std::move(d));
+  if (!out.input_differences.empty()) return out;
+
+  const json p = record.value("parameters", json::object());
+  req.speed_km_h = p.value("speed_km_h", kStraightLineSpeedKmH);
+  if (p.contains("start") && p["start"].is_array() && p["start"].size() == 2)
+    req.start = LonLat{p["start"][0].get<double>(), p["start"][1].get<double>()};
+  // a folder of its own for the re-run's files, removed whatever happens
+  fs::path tmp;
+  for (int attempt = 0; tmp.empty(); ++attempt) {
+    const fs::path t = fs::temp_directory_path() / ("plumetrace-plan-replay-" + std::to_string(::getpid()) + "-" + std::to_string(attempt));
+    if (fs::create_directory(t, ec)) tmp = t;
+    else if (ec || attempt > 1000) throw Unavailable("cannot make a temporary folder for the replay: " + (ec ? ec.message() : t.string()));
+  }
+  struct Remove {
+    fs::path dir;
+    ~Remove() {
+      std::error_code e;
+      fs::remove_all(dir, e);
+    }
+  } cleanup{tmp};
+  req.out_dir = tmp / "plan";
+  out.replayed_sha256 = run_plan_job(req).plan_sha256;
   return out;
 }
 

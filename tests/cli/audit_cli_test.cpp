@@ -1,5 +1,5 @@
 // `plumetrace sample-inspections` and `plumetrace audit`, run as a user runs them: the records
-// that trace and sample-inspections append, verify's exit codes, replay, and a trace whose
+// that trace, plan and sample-inspections append, verify's exit codes, replay, and a trace whose
 // audit record cannot be written.
 
 #include <gtest/gtest.h>
@@ -177,6 +177,39 @@ TEST(AuditCli, TraceRecordsTheSameResultHashWhateverTheThreadsAndReplays) {
                                 (blocker / "audit.log").string() + "'");
   EXPECT_EQ(no.code, 3) << no.err;
   EXPECT_TRUE(no.out.empty());
+}
+
+TEST(AuditCli, APlanRecordReplaysOnItsRankingAndRefusesAnEditedOne) {
+  const fs::path log = test_log("cli_plan");
+  const fs::path d = work_dir("plan");
+  const Ran tr = plumetrace_cmd("trace '" + kExample.string() + "' " + kWindow + " --out '" + (d / "trace").string() +
+                                "' --json --audit-log '" + log.string() + "'");
+  ASSERT_EQ(tr.code, 0) << tr.err;
+  const std::string ranking = (d / "trace" / "ranking.json").string();
+  const Ran pl = plumetrace_cmd("plan '" + kExample.string() + "' --ranking '" + ranking + "' --out '" + (d / "plan").string() +
+                                "' --start-point 120.03,28.90 --audit-log '" + log.string() + "'");
+  ASSERT_EQ(pl.code, 0) << pl.err;
+  const json rec = audit::find_record(log, "2");
+  ASSERT_EQ(rec["command"], "plan");
+  // the plan's own files are not inputs: the replay writes elsewhere and leaves them as they were
+  const std::string plan_json = slurp(d / "plan" / "plan.json");
+  const Ran rp = plumetrace_cmd("audit replay 2 --log '" + log.string() + "'");
+  EXPECT_EQ(rp.code, 0) << rp.out << rp.err;
+  EXPECT_NE(rp.out.find("replayed result " + rec["result_sha256"].get<std::string>()), std::string::npos) << rp.out;
+  EXPECT_NE(rp.out.find("\nmatch\n"), std::string::npos) << rp.out;
+  EXPECT_EQ(slurp(d / "plan" / "plan.json"), plan_json);
+  // an edited ranking: nothing is re-run, and the file is named
+  std::string edited = slurp(ranking);
+  edited.insert(edited.find('{') + 1, "\"note\": \"edited\", ");
+  spit(d / "trace" / "ranking.json", edited);
+  const Ran changed = plumetrace_cmd("audit replay 2 --log '" + log.string() + "'");
+  EXPECT_EQ(changed.code, 1) << changed.out;
+  EXPECT_NE(changed.err.find("input differs: " + ranking + ": recorded "), std::string::npos) << changed.err;
+  EXPECT_NE(changed.err.find("not re-run"), std::string::npos) << changed.err;
+  // a ranking that is not there (--ranking, as for a service record): a clear error, exit 2
+  const Ran no_case = plumetrace_cmd("audit replay 2 --log '" + log.string() + "' --ranking '" + (d / "missing.json").string() + "'");
+  EXPECT_EQ(no_case.code, 2) << no_case.err;
+  EXPECT_NE(no_case.err.find("missing.json does not exist"), std::string::npos) << no_case.err;
 }
 
 }  // namespace

@@ -84,6 +84,12 @@ struct ReplayOutcome {
   }
 };
 
+/// How two lists of file entries ({"path", "sha256"}, as hash_case_files gives) differ, one line
+/// per file: "LABELpath: recorded SHA, now SHA", "...: missing (recorded SHA)" or "...: not in
+/// the record (extra file)" (SHAs cut to 12 digits); empty when they hold the same files.
+[[nodiscard]] std::vector<std::string> file_differences(const nlohmann::json& recorded, const nlohmann::json& now,
+                                                        const std::string& label = "");
+
 /// Re-run a recorded `trace` (on `case_dir`, else the folder the record names) or
 /// `sample-inspections` (on the files it names) and compare the result hash. Inputs are checked
 /// first: when any differs from the record, nothing is re-run. `threads` 0 = all cores.

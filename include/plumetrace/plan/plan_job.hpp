@@ -15,6 +15,7 @@
 
 #include "plumetrace/audit/log.hpp"
 #include "plumetrace/core/diagnostics.hpp"
+#include "plumetrace/pipeline/audited_jobs.hpp"
 #include "plumetrace/plan/plan.hpp"
 
 namespace plumetrace::plan {
@@ -59,5 +60,16 @@ struct AuditedPlan {
 [[nodiscard]] AuditedPlan run_audited_plan(const PlanJobRequest& request, const std::filesystem::path& log,
                                            const std::string& origin,
                                            const nlohmann::json& extra = nlohmann::json::object());
+
+/// Re-run a `plan` audit record and compare its result hash (`plumetrace audit replay`). Inputs
+/// are checked first, as for a trace: the ranking (`ranking` when given, else the path recorded),
+/// the posterior.tif beside it, the travel times at their recorded path and the case folder's
+/// files (`case_dir` when given, else the folder a CLI record names); when any differs from the
+/// record nothing is re-run. The plan is re-run into a temporary folder, removed afterwards.
+/// A service record names its case by name and its ranking as a working copy: give both.
+/// @throws InvalidInput when the record is not a plan record, or names no case folder or ranking
+/// that exists.
+[[nodiscard]] pipeline::ReplayOutcome replay_plan(const nlohmann::json& record, const std::filesystem::path& case_dir,
+                                                  const std::filesystem::path& ranking);
 
 }  // namespace plumetrace::plan
