@@ -81,16 +81,13 @@ QuietLevel background_centre(const std::vector<double>& values, double low_quant
   // above the current centre, the spread measured on the quiet side below it (a plume only adds)
   double centre = lower_quantile(values, low_quantile);
   double sigma = spread_about(values, centre);
-  std::vector<double> kept, below;
+  std::vector<double> kept;
   for (int it = 0; it < tuning::kBackgroundClipIterations; ++it) {
     kept.clear();
     for (double v : values)
       if (v <= centre + tuning::kBackgroundClipSigmas * sigma) kept.push_back(v);
     const double next = median_of(kept);  // never empty: the low quantile itself is kept
-    below.clear();
-    for (double v : kept)
-      if (v <= next) below.push_back(next - v);
-    sigma = std::max({tuning::kMadToSigma * median_of(below), tuning::kNoiseFloorFractionOfBackground * std::abs(next), 1e-6});
+    sigma = spread_about(kept, next);
     const bool settled = std::abs(next - centre) <= 1e-9 * (1.0 + std::abs(centre));
     centre = next;
     if (settled) break;

@@ -146,6 +146,7 @@ SourceReceptorOperator::SourceReceptorOperator(const WindField& wind, const Obse
           std::vector<char> keep(pts.size(), 0);
           keep.front() = keep.back() = 1;
           simplify(pts, 0, pts.size() - 1, tol_m, keep);
+          double scale_period_s = -1, sigma_theta_scale = 1;  // σθ's averaging-time scale, per period
           for (std::size_t k = 0; k < pts.size(); ++k) {
             if (!keep[k]) continue;
             p.x.push_back(pts[k].x_m);
@@ -159,10 +160,14 @@ SourceReceptorOperator::SourceReceptorOperator(const WindField& wind, const Obse
             // sees less of it (the averaging-time power law; tuning::kAveragingTimeExponent)
             double sigma_theta_deg = met.sigma_theta_deg;  // NaN when unmeasured
             if (sigma_theta_deg > 0) {
-              const double period_s = std::max(met.sigma_theta_period_s, tuning::kPowerLawMinAveragingS);
-              sigma_theta_deg *= std::pow(
-                  std::clamp(ob.averaging_s, tuning::kPowerLawMinAveragingS, period_s) / period_s,
-                  tuning::kAveragingTimeExponent);
+              if (met.sigma_theta_period_s != scale_period_s) {  // the same period along a path, as a rule
+                scale_period_s = met.sigma_theta_period_s;
+                const double period_s = std::max(scale_period_s, tuning::kPowerLawMinAveragingS);
+                sigma_theta_scale = std::pow(
+                    std::clamp(ob.averaging_s, tuning::kPowerLawMinAveragingS, period_s) / period_s,
+                    tuning::kAveragingTimeExponent);
+              }
+              sigma_theta_deg *= sigma_theta_scale;
             }
             p.sigma_theta_deg.push_back(static_cast<float>(sigma_theta_deg));
           }
