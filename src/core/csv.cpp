@@ -255,4 +255,13 @@ int CsvHeader::index(std::string_view name) const noexcept {
   return -1;
 }
 
+std::string csv_quoted(std::string_view v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + '"';
+}
+
 }  // namespace plumetrace

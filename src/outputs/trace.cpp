@@ -668,20 +668,15 @@ void write_trace_outputs(const TraceResult& r, const std::filesystem::path& dir)
                   {{&r.fused.value, "fused excess over background (simple kriging)", units},
                    {&r.fused.uncertainty, "its standard error", units},
                    {&r.fused.count, "observations in the cell", "1"}});
-  // observations.csv: one row per observation; text fields quoted as RFC 4180 wants
-  const auto quoted = [](const std::string& v) {
-    std::string q = "\"";
-    for (char ch : v) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
-    return q + "\"";
-  };
+  // observations.csv: one row per observation; the id fields quoted (RFC 4180)
   std::ostringstream csv;
   csv.precision(10);
   csv << "platform,kind,time,averaging_s,lon,lat,height_m,value,background,usual,noise,samples,passes,"
          "top_candidate,top_modelled";
   for (const ObservationRecord& o : r.observations)
-    csv << '\n' << quoted(o.platform) << ',' << o.kind << ',' << o.time << ',' << o.averaging_s << ',' << o.lon << ','
+    csv << '\n' << csv_quoted(o.platform) << ',' << o.kind << ',' << o.time << ',' << o.averaging_s << ',' << o.lon << ','
         << o.lat << ',' << o.height_m << ',' << o.value << ',' << o.background << ',' << o.usual << ',' << o.noise
-        << ',' << o.samples << ',' << o.passes << ',' << quoted(r.top_candidate) << ',' << o.top_modelled;
+        << ',' << o.samples << ',' << o.passes << ',' << csv_quoted(r.top_candidate) << ',' << o.top_modelled;
   write_text("observations.csv", csv.str());
 }
 

@@ -54,13 +54,7 @@ std::string shortest(double v) {
 }
 
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + '"';
+  return s.find_first_of(",\"\r\n") == std::string::npos ? s : csv_quoted(s);
 }
 
 }  // namespace

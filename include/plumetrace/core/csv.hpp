@@ -85,6 +85,9 @@ bool parse_finite_double(std::string_view s, double& out) noexcept;
 /// infinities unchanged.
 [[nodiscard]] double round_to(double v, int digits);
 
+/// `v` as one quoted CSV field (RFC 4180): in double quotes, each quote inside doubled.
+[[nodiscard]] std::string csv_quoted(std::string_view v);
+
 /// Header lookup: column names trimmed and compared case-insensitively.
 class CsvHeader {
  public:
