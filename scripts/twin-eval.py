@@ -152,6 +152,7 @@ def score(truth, ranking):
     else:
         hit = best_name in ids
     out["top_hypothesis"], out["top_p"], out["top_hit"] = best_name, best_p, bool(hit)
+    out["temper"] = ((ranking.get("diagnostics") or {}).get("tempering") or {}).get("temper")
     return out
 
 
@@ -358,7 +359,7 @@ def main():
                     else:
                         print(f"{r['kind']:12} {r['seed']:>7} {r['mode']:6} top {str(r['top_hypothesis']):10} p {r['top_p']:.2f} "
                               f"{'hit ' if r['top_hit'] else 'miss'} ranks {r['ranks']} rates "
-                              f"{[round(x, 2) for x in r['rate_ratio']]} {r['runtime_s']:.1f} s", file=sys.stderr)
+                              f"{[round(x, 2) for x in r['rate_ratio']]} temper {r['temper']} {r['runtime_s']:.1f} s", file=sys.stderr)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -131,7 +131,15 @@ void add_loglik_pair(const ObsModel& m, double ha, double hb, double scale, cons
 
 class Scorer {
  public:
-  Scorer(const ObservationSet& set, const InversionOptions& o) : o_(o) {
+  /// With `calibrate`, score_columns also scores every tuning::kTemperGrid tempering and the
+  /// held-out predictive terms (SiteScore::eta_log_q, loo_num, loo_den).
+  /// @pre !calibrate or o.temper > 0
+  Scorer(const ObservationSet& set, const InversionOptions& o, bool calibrate = false) : o_(o) {
+    if (calibrate) {
+      assert(o.temper > 0);
+      for (double t : tuning::kTemperGrid) ratio_.push_back(t / o.temper);
+      untempered_ratio_ = 1.0 / o.temper;
+    }
     obs_.reserve(set.obs.size());
     // an image is one correlated snapshot: its cells together weigh as kImageryEffectiveObservations
     std::vector<std::size_t> cells_of(set.platforms.size(), 0);
@@ -270,6 +278,10 @@ class Scorer {
     }
   }
   [[nodiscard]] std::size_t blocks() const noexcept { return blocks_; }
+  /// kTemperGrid[e] / temper for each e; empty unless calibrating
+  [[nodiscard]] const std::vector<double>& temper_ratios() const noexcept { return ratio_; }
+  /// 1 / temper: turns a score back into the untempered log-likelihood
+  [[nodiscard]] double untempered_ratio() const noexcept { return untempered_ratio_; }
   [[nodiscard]] std::size_t block_of(std::size_t i) const noexcept { return block_[i]; }
 
   [[nodiscard]] const std::vector<double>& q() const noexcept { return q_; }
@@ -297,6 +309,8 @@ class Scorer {
   double log_q0_{}, dlog_q_{1};
   std::vector<std::uint32_t> block_;
   std::size_t blocks_{1};
+  std::vector<double> ratio_;
+  double untempered_ratio_{1};
 };
 
 /// log(exp(a) + exp(b)) with −inf handled.
@@ -347,7 +361,21 @@ struct SiteScore {
   std::vector<SparseColumn> cols;
   /// the release interval whose term dominates the site's marginal likelihood
   EpochSeconds release_start{}, release_end{};
+  /// Only when the Scorer calibrates (E = kTemperGrid values, B = Scorer::blocks()):
+  /// eta_log_q[e·nq + q] and eta_log_marginal[e] are log_q and log_marginal under tempering e;
+  /// loo_num[e·B + b] = log Σ_q π(q) p_e(y_−b | q) p(y_b | q) and loo_den[e·B + b] =
+  /// log Σ_q π(q) p_e(y_−b | q), where p_e is tempered by e and p(y_b | q) is not (both relative
+  /// to the no-source likelihood, like every score here): the site's part of the held-out
+  /// predictive of direction block b.
+  std::vector<double> eta_log_q, eta_log_marginal, loo_num, loo_den;
 };
+
+/// out = log(exp(out) + exp(lw + in)) element by element, for the calibration arrays of SiteScore.
+/// @pre out.size() == in.size() (or in is empty: nothing to add)
+void log_add_into(std::vector<double>& out, double lw, const std::vector<double>& in) noexcept {
+  assert(in.empty() || out.size() == in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) out[i] = log_add(out[i], lw + in[i]);
+}
 
 /// The rate at which a site's plume first stands kDetectableNoiseMultiple noise levels above
 /// background at one of its observations (the median a sample of that averaging time sees), in
@@ -552,6 +580,72 @@ struct ReleaseTiming {
   }
 };
 
+/// SiteScore's calibration arrays from one site's member scores sd[(k·B + b)·nq + q] (tempered by
+/// the Scorer's temper; td: which (member, block) the site touches; any: which blocks) and its
+/// rate prior (o.q_detect, n_prior rates). The log-likelihood of block b under tempering e is
+/// log Σ_k w_k exp(r_e sd) with r_e = kTemperGrid[e] / temper (the scores are linear in it), and
+/// untempered with r = 1 / temper; a block the site does not reach contributes 0 to both.
+void calibration_terms(const std::vector<double>& sd, const std::vector<char>& td, const std::vector<char>& any,
+                       const std::vector<double>& wk, const Scorer& sc, std::size_t q_stride, std::size_t n_prior,
+                       SiteScore& o) {
+  const std::vector<double>& ratio = sc.temper_ratios();
+  const std::size_t ne = ratio.size(), nb = sc.blocks(), nq = sc.q().size(), nk = wk.size();
+  o.eta_log_q.assign(ne * nq, kNegInf);
+  o.eta_log_marginal.assign(ne, kNegInf);
+  o.loo_num.assign(ne * nb, kNegInf);
+  o.loo_den.assign(ne * nb, kNegInf);
+  if (n_prior == 0) return;
+  const double log_prior_q = -std::log(static_cast<double>(n_prior));
+  std::vector<std::size_t> rates;  // the rates of the prior's support
+  for (std::size_t j = 0; j < nq; j += q_stride)
+    if (sc.q()[j] >= o.q_detect) rates.push_back(j);
+  const std::size_t nr = rates.size();
+  std::vector<std::size_t> reached;
+  for (std::size_t b = 0; b < nb; ++b)
+    if (any[b]) reached.push_back(b);
+  const std::size_t nbr = reached.size();
+  // lt[(e·nbr + i)·nr + r]: block reached[i]'s log-likelihood at rate rates[r], tempered by e;
+  // lu[i·nr + r] untempered
+  std::vector<double> lt(ne * nbr * nr), lu(nbr * nr), s(nk);
+  for (std::size_t i = 0; i < nbr; ++i) {
+    const std::size_t b = reached[i];
+    for (std::size_t r = 0; r < nr; ++r) {
+      double mx = kNegInf;
+      for (std::size_t k = 0; k < nk; ++k) {
+        s[k] = td[k * nb + b] ? sd[(k * nb + b) * nq + rates[r]] : 0.0;
+        mx = std::max(mx, s[k]);
+      }
+      auto mixture = [&](double ratio_e) {
+        double sum = 0;
+        for (std::size_t k = 0; k < nk; ++k) sum += wk[k] * std::exp(ratio_e * (s[k] - mx));
+        return ratio_e * mx + std::log(sum);
+      };
+      for (std::size_t e = 0; e < ne; ++e) lt[(e * nbr + i) * nr + r] = mixture(ratio[e]);
+      lu[i * nr + r] = mixture(sc.untempered_ratio());
+    }
+  }
+  std::vector<double> total(nr), term(nr);
+  for (std::size_t e = 0; e < ne; ++e) {
+    std::fill(total.begin(), total.end(), log_prior_q);
+    for (std::size_t i = 0; i < nbr; ++i)
+      for (std::size_t r = 0; r < nr; ++r) total[r] += lt[(e * nbr + i) * nr + r];
+    for (std::size_t r = 0; r < nr; ++r) o.eta_log_q[e * nq + rates[r]] = total[r];
+    const double marginal = log_sum_exp(total.data(), nr);
+    o.eta_log_marginal[e] = marginal;
+    std::fill(o.loo_num.begin() + static_cast<std::ptrdiff_t>(e * nb),
+              o.loo_num.begin() + static_cast<std::ptrdiff_t>((e + 1) * nb), marginal);
+    std::fill(o.loo_den.begin() + static_cast<std::ptrdiff_t>(e * nb),
+              o.loo_den.begin() + static_cast<std::ptrdiff_t>((e + 1) * nb), marginal);
+    for (std::size_t i = 0; i < nbr; ++i) {
+      const double* l = &lt[(e * nbr + i) * nr];
+      for (std::size_t r = 0; r < nr; ++r) term[r] = total[r] - l[r];
+      o.loo_den[e * nb + reached[i]] = log_sum_exp(term.data(), nr);
+      for (std::size_t r = 0; r < nr; ++r) term[r] += lu[i * nr + r];
+      o.loo_num[e * nb + reached[i]] = log_sum_exp(term.data(), nr);
+    }
+  }
+}
+
 /// Score precomputed columns: the wind-direction member is marginalised independently in every
 /// direction block (Scorer::blocks), the rate is shared by all blocks:
 ///   log p(y | site, q) = Σ_b log Σ_k w_k exp(score_k,b(q)).
@@ -650,9 +744,28 @@ void score_columns(const std::vector<const std::vector<SparseColumn>*>& sets, co
     for (std::size_t j = 0; j < nq; j += q_stride)
       o.log_q[j] = sc.q()[j] >= o.q_detect ? v[j] - std::log(static_cast<double>(n_prior)) : kNegInf;
     o.log_marginal = n_prior > 0 ? log_sum_exp(o.log_q.data(), nq) : kNegInf;
+    if (!sc.temper_ratios().empty()) calibration_terms(sd, td, any, wk, sc, q_stride, n_prior, o);
   }
   for (std::size_t m = 0; m < nm; ++m)
     if (same_as[m] != m) out[m] = out[same_as[m]];
+}
+
+/// Sizes SiteScore's calibration arrays for the Scorer, every term −inf (a sum of nothing yet).
+void init_calibration(const Scorer& sc, SiteScore& out) {
+  const std::size_t ne = sc.temper_ratios().size(), nb = sc.blocks(), nq = sc.q().size();
+  out.eta_log_q.assign(ne * nq, kNegInf);
+  out.eta_log_marginal.assign(ne, kNegInf);
+  out.loo_num.assign(ne * nb, kNegInf);
+  out.loo_den.assign(ne * nb, kNegInf);
+}
+
+/// Adds a component of weight exp(lw) to a mixture's calibration arrays (release intervals,
+/// release heights): every term of SiteScore's is a sum over the mixture's components.
+void add_calibration(double lw, const SiteScore& part, SiteScore& out) noexcept {
+  log_add_into(out.eta_log_q, lw, part.eta_log_q);
+  log_add_into(out.eta_log_marginal, lw, part.eta_log_marginal);
+  log_add_into(out.loo_num, lw, part.loo_num);
+  log_add_into(out.loo_den, lw, part.loo_den);
 }
 
 /// Score one site, its release timing marginalised (ReleaseTiming): log p(y | site) =
@@ -699,11 +812,13 @@ void score_site(const SourceReceptorOperator& op, const Scorer& sc, const Releas
   }
   std::vector<SiteScore> parts;
   score_columns(sets, op, sc, parts, q_stride);
+  if (!sc.temper_ratios().empty()) init_calibration(sc, out);
   double best = kNegInf;
   for (std::size_t m = 0; m < intervals.size(); ++m) {
     const Interval& iv = intervals[m];
     const SiteScore& part = parts[m];
     const double term = iv.log_prior + part.log_marginal;
+    add_calibration(iv.log_prior, part, out);
 
     out.log_marginal = log_add(out.log_marginal, term);
     for (std::size_t j = 0; j < nq; ++j) out.log_q[j] = log_add(out.log_q[j], iv.log_prior + part.log_q[j]);
@@ -935,7 +1050,8 @@ UsualEmissions fit_usual_emissions(const SourceReceptorOperator& op, Observation
 InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& obs, const Grid& grid,
                        const std::vector<CandidateSite>& candidates, const InversionOptions& o) {
   const int threads = worker_threads(o.threads);
-  const Scorer sc(obs, o);
+  const bool calibrate = o.temper_from_data && o.temper > 0;
+  const Scorer sc(obs, o, calibrate);
   const ReleaseTiming timing(op, o);
   const auto& q = sc.q();
   const std::size_t nq = q.size();
@@ -956,15 +1072,19 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   // 2. unregistered source: blocks of the analysis grid. Its release height is unknown: the
   // evidence is averaged over kUnlistedHeightsM (weights kUnlistedHeightWeights) at every stage
   // (block search, quadrature, peak refinement), so that registry and grid are scored alike.
+  // the scorer of every stage after the tempering is chosen (calibrate: at first the calibrating one)
+  const Scorer* scp = &sc;
   auto score_unlisted = [&](double x, double y, SiteScore& out, std::size_t q_stride) {
     constexpr std::size_t nh = std::size(tuning::kUnlistedHeightsM);
     SiteScore part;
     out = SiteScore{};
     out.log_q.assign(nq, kNegInf);
+    if (!scp->temper_ratios().empty()) init_calibration(*scp, out);
     double lm = kNegInf;
     for (std::size_t k = 0; k < nh; ++k) {
-      score_site(op, sc, timing, obs, x, y, tuning::kUnlistedHeightsM[k], part, false, q_stride);
+      score_site(op, *scp, timing, obs, x, y, tuning::kUnlistedHeightsM[k], part, false, q_stride);
       const double lw = std::log(tuning::kUnlistedHeightWeights[k]);
+      add_calibration(lw, part, out);
       lm = log_add(lm, lw + part.log_marginal);
       for (std::size_t i = 0; i < nq; ++i) out.log_q[i] = log_add(out.log_q[i], lw + part.log_q[i]);
       out.q_detect = std::min(out.q_detect, part.q_detect);
@@ -979,6 +1099,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   std::vector<double> block_prior(nb);  // each block's prior mass, once (with hotspots: sums of erf)
   for (std::size_t b = 0; b < nb; ++b) block_prior[b] = uprior.block_mass(b);
   std::vector<double> block_lm(nb, kNegInf);
+  std::vector<SiteScore> coarse(calibrate ? nb : 0);  // the blocks' calibration arrays
   parallel_for(nb, threads, [&](std::size_t b) {
     const int br = static_cast<int>(b) / bcols, bc = static_cast<int>(b) % bcols;
     const double cr = std::min((br + 0.5) * st, static_cast<double>(grid.rows)) - 0.5;
@@ -988,8 +1109,60 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
     SiteScore s;
     score_unlisted(x, y, s, 4);
     block_lm[b] = s.log_marginal;
+    if (calibrate) coarse[b] = std::move(s);
   });
   res.hypotheses += nb;
+
+  // 2b. the tempering (InversionOptions::temper_from_data): the held-out predictive check over
+  // the single candidates, the coarse unregistered blocks and "no release" (pairs and the blocks'
+  // finer quadrature come after it)
+  res.temper = o.temper;
+  if (calibrate) {
+    const std::size_t ne = std::size(tuning::kTemperGrid), nbk = sc.blocks();
+    std::vector<double> num(nc + nb + 1), den(nc + nb + 1);
+    std::size_t best_e = 0;
+    for (std::size_t e = 0; e < ne; ++e) {
+      double score = 0;
+      std::size_t folds = 0;
+      for (std::size_t b = 0; b < nbk; ++b) {
+        std::size_t n = 0;
+        bool informative = false;
+        for (std::size_t j = 0; j < nc; ++j) {
+          const double lp = std::log(o.prior_single * std::max(candidates[j].prior, 1e-300) / prior_sum);
+          num[n] = lp + single[j].loo_num[e * nbk + b];
+          den[n++] = lp + single[j].loo_den[e * nbk + b];
+          informative |= single[j].loo_num[e * nbk + b] != single[j].loo_den[e * nbk + b];
+        }
+        for (std::size_t k = 0; k < nb; ++k) {
+          const double lp = std::log(o.prior_unlisted * block_prior[k]);
+          num[n] = lp + coarse[k].loo_num[e * nbk + b];
+          den[n++] = lp + coarse[k].loo_den[e * nbk + b];
+          informative |= coarse[k].loo_num[e * nbk + b] != coarse[k].loo_den[e * nbk + b];
+        }
+        num[n] = den[n] = std::log(o.prior_no_release);
+        ++n;
+        if (!informative) continue;  // no hypothesis reaches the block: it predicts alike under all
+        ++folds;
+        score += log_sum_exp(num.data(), n) - log_sum_exp(den.data(), n);
+      }
+      res.temper_scores.emplace_back(tuning::kTemperGrid[e], score);
+      res.temper_folds = folds;
+      if (score > res.temper_scores[best_e].second) best_e = e;
+    }
+    res.temper = tuning::kTemperGrid[best_e];
+    if (res.temper != o.temper) {
+      for (std::size_t j = 0; j < nc; ++j) {
+        single[j].log_q.assign(single[j].eta_log_q.begin() + static_cast<std::ptrdiff_t>(best_e * nq),
+                               single[j].eta_log_q.begin() + static_cast<std::ptrdiff_t>((best_e + 1) * nq));
+        single[j].log_marginal = single[j].eta_log_marginal[best_e];
+      }
+      for (std::size_t k = 0; k < nb; ++k) block_lm[k] = coarse[k].eta_log_marginal[best_e];
+    }
+  }
+  InversionOptions tuned = o;
+  tuned.temper = res.temper;
+  const Scorer sc_tuned(obs, tuned);
+  scp = &sc_tuned;
   // Better quadrature where it matters: a block's evidence is the mean over its area, not its
   // centre's value. For the most likely blocks (a narrow plume can pass between centres),
   // average a 3 x 3 lattice of points over the block.
@@ -1062,7 +1235,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
     double frac_a = 0, frac_b = 0;
     ps.qa = member_grid(a, frac_a);
     ps.qb = member_grid(b, frac_b);
-    const std::size_t nbk = sc.blocks();
+    const std::size_t nbk = sc_tuned.blocks();
     std::vector<double> acc2(nbk * nq2 * nq2, kNegInf), part(nbk * nq2 * nq2);
     std::vector<char> any(nbk, 0), touched(nbk);
     std::vector<double> ha, hb;
@@ -1093,8 +1266,8 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
       std::fill(part.begin(), part.end(), 0.0);
       std::fill(touched.begin(), touched.end(), 0);
       for (std::size_t n = 0; n < idx.size(); ++n) {
-        const ObsModel& m = sc.obs(idx[n]);
-        const std::size_t blk = sc.block_of(idx[n]);
+        const ObsModel& m = sc_tuned.obs(idx[n]);
+        const std::size_t blk = sc_tuned.block_of(idx[n]);
         touched[blk] = 1;
         double* row = &part[blk * nq2 * nq2];
         add_loglik_pair(m, ha[n], hb[n], o.to_case_units, ps.qa.data(), nq2, ps.qb.data(), nq2,

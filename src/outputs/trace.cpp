@@ -627,6 +627,18 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                         {"timings_s", timings},
                         {"elapsed_s", round_to(elapsed, 3)}};
   if (!warnings.empty()) doc["diagnostics"]["warnings"] = warnings;
+  {
+    json scores = json::array();
+    for (const auto& [t, sc] : inv.temper_scores) scores.push_back({{"temper", t}, {"held_out_log_score", round_to(sc, 3)}});
+    doc["diagnostics"]["tempering"] = {
+        {"temper", inv.temper},
+        {"method", inv.temper_scores.empty()
+                       ? "given"
+                       : "held-out predictive check: the value of the grid whose posterior, fitted without each "
+                         "wind-direction block in turn, best predicts that block (inversion/inversion.hpp)"},
+        {"folds", inv.temper_folds},
+        {"candidates", scores}};
+  }
   out.ranking = std::move(doc);
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include "plumetrace/audit/sha256.hpp"
 #include "plumetrace/core/error.hpp"
+#include "plumetrace/core/tuning.hpp"
 
 namespace plumetrace::pipeline {
 namespace {
@@ -26,6 +27,7 @@ json trace_parameters(const TraceJobRequest& r) {
   p["end"] = r.end ? r.end->iso8601() : "";
   p["threads"] = r.threads;  // recorded; the result does not depend on it
   p["usual_emissions"] = r.usual_emissions;
+  p["temper"] = r.temper ? json(*r.temper) : json("auto");
   return p;
 }
 
@@ -165,6 +167,9 @@ ReplayOutcome replay(const json& record, const fs::path& case_dir, int threads) 
     if (const std::string s = p.value("end", ""); !s.empty()) r.end = parse_request_time(s);
     r.threads = threads;
     r.usual_emissions = p.value("usual_emissions", false);
+    // records written before the tempering was chosen per case ran at the fixed tuning::kTemper
+    if (!p.contains("temper")) r.temper = tuning::kTemper;
+    else if (p["temper"].is_number()) r.temper = p["temper"].get<double>();
     out.replayed_sha256 = trace_result_sha256(run_trace_job(r));
     return out;
   }

@@ -69,6 +69,10 @@ TraceResult run_trace_job(const Case& c, const TraceJobRequest& request, const P
   if (request.end) r.end = request.end->iso8601();
   r.threads = request.threads;
   r.inv.usual_emissions = request.usual_emissions;
+  if (request.temper) {
+    r.inv.temper = *request.temper;
+    r.inv.temper_from_data = false;
+  }
   r.on_phase = [&](std::string_view phase) {
     if (progress) {
       const int pct = percent_after(phase);

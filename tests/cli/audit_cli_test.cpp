@@ -160,6 +160,7 @@ TEST(AuditCli, TraceRecordsTheSameResultHashWhateverTheThreadsAndReplays) {
     EXPECT_EQ(rec["origin"], "cli");
     EXPECT_EQ(rec["case"], fs::absolute(kExample).lexically_normal().string());
     EXPECT_EQ(rec["parameters"]["threads"], threads);
+    EXPECT_EQ(rec["parameters"]["temper"], "auto");
     EXPECT_EQ(rec["seeds"]["footprint_seed_base"], 1000);
     EXPECT_GE(rec["inputs"].size(), 4u);
     std::cout << "threads " << threads << ": result " << rec["result_sha256"].get<std::string>() << "\n";
@@ -170,6 +171,22 @@ TEST(AuditCli, TraceRecordsTheSameResultHashWhateverTheThreadsAndReplays) {
   EXPECT_EQ(rp.code, 0) << rp.out << rp.err;
   EXPECT_NE(rp.out.find("match"), std::string::npos) << rp.out;
   EXPECT_EQ(plumetrace_cmd("audit verify --log '" + log.string() + "'").code, 0);
+  // a fixed tempering is recorded as given and replayed with it (not chosen again)
+  const Ran fixed = plumetrace_cmd("trace '" + kExample.string() + "' " + kWindow + " --json --temper 0.25 --audit-log '" +
+                                   log.string() + "'");
+  ASSERT_EQ(fixed.code, 0) << fixed.err;
+  const json fixed_rec = audit::find_record(log, "4");
+  EXPECT_EQ(fixed_rec["parameters"]["temper"], 0.25);
+  EXPECT_NE(fixed_rec["result_sha256"], first);  // another tempering, another result
+  EXPECT_EQ(json::parse(fixed.out)["diagnostics"]["tempering"]["temper"], 0.25);
+  const Ran rp4 = plumetrace_cmd("audit replay 4 --log '" + log.string() + "'");
+  EXPECT_EQ(rp4.code, 0) << rp4.out << rp4.err;
+  EXPECT_NE(rp4.out.find("match"), std::string::npos) << rp4.out;
+  for (const char* bad : {"0", "1.5", "half", "0.3x"}) {
+    const Ran no_t = plumetrace_cmd("trace '" + kExample.string() + "' --temper " + bad);
+    EXPECT_EQ(no_t.code, 2) << bad;
+    EXPECT_NE(no_t.err.find("--temper is 'auto' or a number in (0, 1]"), std::string::npos) << no_t.err;
+  }
   // an audit log that cannot be written fails the trace (exit 3) before it runs
   const fs::path blocker = test_log("cli_blocker");
   spit(blocker, "");

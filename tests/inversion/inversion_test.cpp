@@ -289,6 +289,47 @@ TEST(Inversion, RanksTheTrueSourceFirstAndRecoversItsRate) {
   }
 }
 
+TEST(Inversion, TheTemperingFollowsHowWellHeldOutHoursArePredicted) {
+  Fixture f = make_case(0, 25.0);
+  const SourceReceptorOperator op(f.wind, f.obs, f.grid, op_options());
+  InversionOptions io;
+  io.threads = 2;
+  // a steady release the model fits: every hour is predicted well from the other three, and the
+  // more the posterior trusts the data the better; the check keeps the highest tempering
+  const InversionResult fits = invert(op, f.obs, f.grid, f.sites, io);
+  ASSERT_EQ(fits.temper_scores.size(), std::size(tuning::kTemperGrid));
+  EXPECT_EQ(fits.temper_folds, 4u);  // the four hourly direction blocks
+  EXPECT_EQ(fits.temper, tuning::kTemperGrid[0]);
+  for (std::size_t e = 1; e < fits.temper_scores.size(); ++e)
+    EXPECT_LT(fits.temper_scores[e].second, fits.temper_scores[0].second) << fits.temper_scores[e].first;
+
+  // the same release with each hour's plume 4x up or down in turn: no steady rate fits every
+  // hour, three hours mislead about the fourth, and the check tempers harder
+  Fixture g = f;
+  for (Observation& ob : g.obs.obs) {
+    const int hour = static_cast<int>((ob.t_start - kT0) / 3600.0);
+    ob.value = 6.0 + (ob.value - 6.0) * (hour % 2 == 0 ? 4.0 : 0.25);
+  }
+  const SourceReceptorOperator op_g(g.wind, g.obs, g.grid, op_options());
+  const InversionResult misfit = invert(op_g, g.obs, g.grid, g.sites, io);
+  EXPECT_LT(misfit.temper, tuning::kTemperGrid[0]);
+  const auto best = std::max_element(misfit.temper_scores.begin(), misfit.temper_scores.end(),
+                                     [](const auto& a, const auto& b) { return a.second < b.second; });
+  EXPECT_EQ(best->first, misfit.temper);
+  EXPECT_EQ(static_cast<int>(std::max_element(misfit.probability.begin(), misfit.probability.end()) -
+                             misfit.probability.begin()), 0);
+
+  // given, the tempering is used as it is; at the value the check chose, the probabilities are
+  // those of the checked run (which chose the release interval and member at kTemperGrid[0])
+  io.temper_from_data = false;
+  io.temper = misfit.temper;
+  const InversionResult fixed = invert(op_g, g.obs, g.grid, g.sites, io);
+  EXPECT_TRUE(fixed.temper_scores.empty());
+  EXPECT_EQ(fixed.temper, misfit.temper);
+  EXPECT_NEAR(fixed.probability[0], misfit.probability[0], 0.02);
+  EXPECT_NEAR(fixed.no_release_probability, misfit.no_release_probability, 0.02);
+}
+
 TEST(Inversion, AnUnregisteredSourceIsLocatedOnTheGrid) {
   Fixture f = make_case(2, 25.0, -1, 0, /*include_truth=*/false);  // truth at (-1000, -700) removed
   const SourceReceptorOperator op(f.wind, f.obs, f.grid, known_wind_options());

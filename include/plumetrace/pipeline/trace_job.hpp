@@ -48,6 +48,9 @@ struct TraceJobRequest {
   /// default: with no permits in the registry the fitted field also absorbs releases (README,
   /// Pipeline "Usual emissions").
   bool usual_emissions{false};
+  /// The likelihood's tempering: nullopt chooses it per case by the held-out predictive check
+  /// (InversionOptions::temper_from_data); a value in (0, 1] fixes it.
+  std::optional<double> temper;
 };
 
 /// Thrown out of run_trace_job when its CancelToken was cancelled (checked between phases).
