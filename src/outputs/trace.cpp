@@ -778,6 +778,16 @@ std::string format_ranking_table(const json& ranking, bool all_rows) {
                   ranking["no_release"].value("probability", 0.0));
     os << line;
   }
+  if (const json* d = ranking.contains("diagnostics") ? &ranking["diagnostics"] : nullptr;
+      d != nullptr && d->contains("tempering")) {
+    const json& t = d->at("tempering");
+    const bool given = t.value("method", "") == "given";
+    std::snprintf(line, sizeof line, "tempering %.2g (%s)\n", t.value("temper", 0.0),
+                  given ? "given"
+                        : "chosen by the held-out check: 0.5 where the data's hours agree with each "
+                          "other, lower where they disagree");
+    os << line;
+  }
   os << "jurisdictions:";
   for (const json& a : ranking.at("jurisdictions")) {
     char buf[128];
