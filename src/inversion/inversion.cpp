@@ -223,12 +223,15 @@ class Scorer {
   }
   /// score_single for several columns of one member at once (the same member under different
   /// release intervals): score[m] receives what score_single(*cols[m], score[m], touched[m],
-  /// stride) gives, bit for bit, but an observation whose h is the same in several columns
-  /// (a pass released inside every interval) has its row computed once.
+  /// stride) gives, bit for bit, at the rates from k_floor on (a multiple of stride; below it
+  /// the rows are left at 0: the caller's rate prior does not reach there), but an observation
+  /// whose h is the same in several columns (a pass released inside every interval) has its row
+  /// computed once.
   /// @pre cols.size() == score.size() == touched.size(); each score[m] has blocks()·nq entries.
   void score_single_multi(const std::vector<const SparseColumn*>& cols, const std::vector<double*>& score,
-                          std::vector<std::vector<char>>& touched, std::size_t stride,
+                          std::vector<std::vector<char>>& touched, std::size_t stride, std::size_t k_floor,
                           std::vector<double>& row_tmp) const noexcept {
+    assert(k_floor % stride == 0);
     assert(cols.size() == score.size() && cols.size() == touched.size());
     const std::size_t nm = cols.size(), nq = q_.size();
     for (std::size_t m = 0; m < nm; ++m) {
@@ -259,7 +262,7 @@ class Scorer {
         std::size_t same = 0;
         for (std::size_t m2 = m + 1; m2 < nm; ++m2) same += has[m2] && hs[m2] == hs[m];
         const double h = o_.to_case_units * hs[m];
-        const std::size_t k0 = first_rate(om, h, stride);
+        const std::size_t k0 = std::max(first_rate(om, h, stride), k_floor);
         touched[m][b] = 1;
         if (same == 0) {
           add_loglik_row(om, h, q_.data(), k0, nq, stride, s2m, o_.student_nu, score[m] + b * nq);
@@ -681,6 +684,18 @@ void score_columns(const std::vector<const std::vector<SparseColumn>*>& sets, co
     if (same_as[m] == m) distinct.push_back(m);
   }
   const std::size_t nd = distinct.size();
+  // the rate prior is log-uniform over the detectable rates [q_detect, q_max] (smaller releases
+  // are "no release" as far as these data can tell): only those rates are scored, from k_first[d]
+  std::vector<double> q_detect(nd);
+  std::vector<std::size_t> k_first(nd);
+  std::size_t k_floor = (nq + q_stride - 1) / q_stride * q_stride;  // a multiple of the stride
+  for (std::size_t d = 0; d < nd; ++d) {
+    q_detect[d] = detectable_rate_g_s(*sets[distinct[d]], sc);
+    std::size_t k = 0;
+    while (k < nq && sc.q()[k] < q_detect[d]) k += q_stride;
+    k_first[d] = k;
+    k_floor = std::min(k_floor, k);
+  }
   // scores[d][k][b][q]; touched_k[d][k][b]
   std::vector<std::vector<double>> scores(nd, std::vector<double>(nk * nb * nq));
   std::vector<std::vector<char>> touched_k(nd, std::vector<char>(nk * nb));
@@ -693,7 +708,7 @@ void score_columns(const std::vector<const std::vector<SparseColumn>*>& sets, co
       colp[d] = &(*sets[distinct[d]])[k];
       sp[d] = &scores[d][k * nb * nq];
     }
-    sc.score_single_multi(colp, sp, touched, q_stride, row_tmp);
+    sc.score_single_multi(colp, sp, touched, q_stride, k_floor, row_tmp);
     for (std::size_t d = 0; d < nd; ++d)
       for (std::size_t b = 0; b < nb; ++b) touched_k[d][k * nb + b] = touched[d][b];
   }
@@ -703,6 +718,7 @@ void score_columns(const std::vector<const std::vector<SparseColumn>*>& sets, co
     SiteScore& o = out[distinct[d]];
     const std::vector<double>& sd = scores[d];
     const std::vector<char>& td = touched_k[d];
+    const std::size_t j0 = k_first[d];
     std::fill(any.begin(), any.end(), 0);
     double best = kNegInf;
     for (std::size_t k = 0; k < nk; ++k) {
@@ -710,10 +726,10 @@ void score_columns(const std::vector<const std::vector<SparseColumn>*>& sets, co
       for (std::size_t b = 0; b < nb; ++b) {
         if (!td[k * nb + b]) continue;
         any[b] = 1;
-        for (std::size_t j = 0; j < nq; j += q_stride) total[j] += sd[(k * nb + b) * nq + j];
+        for (std::size_t j = j0; j < nq; j += q_stride) total[j] += sd[(k * nb + b) * nq + j];
       }
       double member_lse = kNegInf;
-      for (std::size_t j = 0; j < nq; j += q_stride) member_lse = log_add(member_lse, total[j]);
+      for (std::size_t j = j0; j < nq; j += q_stride) member_lse = log_add(member_lse, total[j]);
       if (member_lse > best) {
         best = member_lse;
         o.best_member = static_cast<int>(k);
@@ -725,7 +741,7 @@ void score_columns(const std::vector<const std::vector<SparseColumn>*>& sets, co
     std::fill(v.begin(), v.end(), 0.0);
     for (std::size_t b = 0; b < nb; ++b) {
       if (!any[b]) continue;
-      for (std::size_t j = 0; j < nq; j += q_stride) {
+      for (std::size_t j = j0; j < nq; j += q_stride) {
         double mx = 0.0;
         for (std::size_t k = 0; k < nk; ++k)
           if (td[k * nb + b]) mx = std::max(mx, sd[(k * nb + b) * nq + j]);
@@ -735,9 +751,7 @@ void score_columns(const std::vector<const std::vector<SparseColumn>*>& sets, co
         v[j] += mx + std::log(sum);
       }
     }
-    // the rate prior is log-uniform over the detectable rates [q_detect, q_max]: smaller releases
-    // are "no release" as far as these data can tell
-    o.q_detect = detectable_rate_g_s(*sets[distinct[d]], sc);
+    o.q_detect = q_detect[d];
     std::size_t n_prior = 0;
     for (std::size_t j = 0; j < nq; j += q_stride)
       if (sc.q()[j] >= o.q_detect) ++n_prior;
