@@ -51,6 +51,44 @@ PT_ALWAYS_INLINE double fast_log(double x) noexcept {
   return series + e * 0.6931471805599453;
 }
 
+/// exp(x), relative error < 1e-15, for x <= 709 (x < −708 gives exp(−708) ≈ 3e-308, which every
+/// caller adds to terms of 1 or more: a zero): x = n ln 2 + r with |r| <= ln 2 / 2 (Cody & Waite
+/// 1980, ln 2 in two parts), exp(r) by its Taylor series to r¹³ (the remainder is below 2e-16 at
+/// |r| = 0.347), times 2ⁿ built in the exponent bits. Plain arithmetic and selects, so the member
+/// sums below vectorise (GCC calls libm's exp one value at a time) and every x86-64 level gives
+/// the same bits.
+PT_ALWAYS_INLINE double fast_exp(double x) noexcept {
+  constexpr double kLog2e = 1.4426950408889634;
+  constexpr double kLn2Hi = 6.93147180369123816490e-01, kLn2Lo = 1.90821492927058770002e-10;
+  constexpr double kRound = 6755399441055744.0;  // 1.5 · 2^52: adding it rounds to an integer
+  x = x < -708.0 ? -708.0 : x;
+  x = x > 709.0 ? 709.0 : x;
+  const double t = x * kLog2e + kRound;
+  const double n = t - kRound;
+  const double r = (x - n * kLn2Hi) - n * kLn2Lo;
+  double p = 1.0 / 6227020800.0;  // 1/13!
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r + 1.0;
+  // 2^n: n sits in the low bits of t's mantissa (two's complement around kRound's)
+  std::uint64_t tb;
+  std::memcpy(&tb, &t, sizeof tb);
+  const std::uint64_t sb = (tb + 1023) << 52;
+  double scale;
+  std::memcpy(&scale, &sb, sizeof scale);
+  return p * scale;
+}
+
 double log_sum_exp(const double* v, std::size_t n) noexcept {
   double mx = kNegInf;
   for (std::size_t i = 0; i < n; ++i) mx = std::max(mx, v[i]);
@@ -115,6 +153,27 @@ void add_loglik_row(const ObsModel& m, double h, const double* __restrict q, std
       for (std::size_t i = 0; i < n; ++i, k += stride) row[k] += out[i];
     }
   }
+}
+
+/// acc[j] += w · exp(ratio · (s[j] − mx[j])) for j = j0, j0 + stride, ... < n: one member's term
+/// of a mixture over the members, for a row of rates. s == nullptr: a member that does not reach
+/// (its score is 0); mx == nullptr: s is already relative to the maximum.
+PT_ROW_ATTRS
+void add_member_exp_row(const double* __restrict s, const double* __restrict mx, double ratio, double w,
+                        std::size_t j0, std::size_t n, std::size_t stride, double* __restrict acc) noexcept {
+  if (stride != 1) {
+    for (std::size_t j = j0; j < n; j += stride)
+      acc[j] += w * fast_exp(ratio * ((s != nullptr ? s[j] : 0.0) - (mx != nullptr ? mx[j] : 0.0)));
+    return;
+  }
+  if (s != nullptr && mx != nullptr)
+    for (std::size_t j = j0; j < n; ++j) acc[j] += w * fast_exp(ratio * (s[j] - mx[j]));
+  else if (s != nullptr)
+    for (std::size_t j = j0; j < n; ++j) acc[j] += w * fast_exp(ratio * s[j]);
+  else if (mx != nullptr)
+    for (std::size_t j = j0; j < n; ++j) acc[j] += w * fast_exp(-ratio * mx[j]);
+  else
+    for (std::size_t j = j0; j < n; ++j) acc[j] += w;
 }
 
 /// Two sources: row[u·nv + v] += ℓ(scale (qa[u] ha + qb[v] hb)) − ℓ(0).
@@ -609,23 +668,32 @@ void calibration_terms(const std::vector<double>& sd, const std::vector<char>& t
   const std::size_t nbr = reached.size();
   // lt[(e·nbr + i)·nr + r]: block reached[i]'s log-likelihood at rate rates[r], tempered by e;
   // lu[i·nr + r] untempered
-  std::vector<double> lt(ne * nbr * nr), lu(nbr * nr), s(nk);
+  std::vector<double> lt(ne * nbr * nr), lu(nbr * nr);
+  // per block: s[k·nr + r], the member scores less their maximum mx[r] over the members (an
+  // untouched member scores 0); each tempering's mixture is then a sum over the members of
+  // contiguous rows (member-major, so that it vectorises)
+  std::vector<double> s(nk * nr), mx(nr), acc(nr);
   for (std::size_t i = 0; i < nbr; ++i) {
     const std::size_t b = reached[i];
-    for (std::size_t r = 0; r < nr; ++r) {
-      double mx = kNegInf;
-      for (std::size_t k = 0; k < nk; ++k) {
-        s[k] = td[k * nb + b] ? sd[(k * nb + b) * nq + rates[r]] : 0.0;
-        mx = std::max(mx, s[k]);
-      }
-      auto mixture = [&](double ratio_e) {
-        double sum = 0;
-        for (std::size_t k = 0; k < nk; ++k) sum += wk[k] * std::exp(ratio_e * (s[k] - mx));
-        return ratio_e * mx + std::log(sum);
-      };
-      for (std::size_t e = 0; e < ne; ++e) lt[(e * nbr + i) * nr + r] = mixture(ratio[e]);
-      lu[i * nr + r] = mixture(sc.untempered_ratio());
+    std::fill(mx.begin(), mx.end(), kNegInf);
+    for (std::size_t k = 0; k < nk; ++k) {
+      double* sk = &s[k * nr];
+      const double* src = &sd[(k * nb + b) * nq];
+      if (td[k * nb + b])
+        for (std::size_t r = 0; r < nr; ++r) sk[r] = src[rates[r]];
+      else
+        std::fill(sk, sk + nr, 0.0);
+      for (std::size_t r = 0; r < nr; ++r) mx[r] = std::max(mx[r], sk[r]);
     }
+    for (std::size_t k = 0; k < nk; ++k)
+      for (std::size_t r = 0; r < nr; ++r) s[k * nr + r] -= mx[r];
+    auto mixture = [&](double ratio_e, double* out) {
+      std::fill(acc.begin(), acc.end(), 0.0);
+      for (std::size_t k = 0; k < nk; ++k) add_member_exp_row(&s[k * nr], nullptr, ratio_e, wk[k], 0, nr, 1, acc.data());
+      for (std::size_t r = 0; r < nr; ++r) out[r] = ratio_e * mx[r] + std::log(acc[r]);
+    };
+    for (std::size_t e = 0; e < ne; ++e) mixture(ratio[e], &lt[(e * nbr + i) * nr]);
+    mixture(sc.untempered_ratio(), &lu[i * nr]);
   }
   std::vector<double> total(nr), term(nr);
   for (std::size_t e = 0; e < ne; ++e) {
@@ -712,13 +780,13 @@ void score_columns(const std::vector<const std::vector<SparseColumn>*>& sets, co
     for (std::size_t d = 0; d < nd; ++d)
       for (std::size_t b = 0; b < nb; ++b) touched_k[d][k * nb + b] = touched[d][b];
   }
-  std::vector<double> total(nq), v(nq);
+  std::vector<double> total(nq), v(nq), mxv(nq), sumv(nq);
   std::vector<char> any(nb);
   for (std::size_t d = 0; d < nd; ++d) {
     SiteScore& o = out[distinct[d]];
     const std::vector<double>& sd = scores[d];
     const std::vector<char>& td = touched_k[d];
-    const std::size_t j0 = k_first[d];
+    const std::size_t j0 = std::min(k_first[d], nq);
     std::fill(any.begin(), any.end(), 0);
     double best = kNegInf;
     for (std::size_t k = 0; k < nk; ++k) {
@@ -739,17 +807,21 @@ void score_columns(const std::vector<const std::vector<SparseColumn>*>& sets, co
     // no member touches contribute log Σ_k w_k = 0
     o.log_q.assign(nq, kNegInf);
     std::fill(v.begin(), v.end(), 0.0);
+    // (member-major over contiguous rates, so that it vectorises; mx starts at 0, the score of
+    // an untouched member)
     for (std::size_t b = 0; b < nb; ++b) {
       if (!any[b]) continue;
-      for (std::size_t j = j0; j < nq; j += q_stride) {
-        double mx = 0.0;
-        for (std::size_t k = 0; k < nk; ++k)
-          if (td[k * nb + b]) mx = std::max(mx, sd[(k * nb + b) * nq + j]);
-        double sum = 0.0;
-        for (std::size_t k = 0; k < nk; ++k)
-          sum += wk[k] * std::exp((td[k * nb + b] ? sd[(k * nb + b) * nq + j] : 0.0) - mx);
-        v[j] += mx + std::log(sum);
+      std::fill(mxv.begin() + static_cast<std::ptrdiff_t>(j0), mxv.end(), 0.0);
+      std::fill(sumv.begin() + static_cast<std::ptrdiff_t>(j0), sumv.end(), 0.0);
+      for (std::size_t k = 0; k < nk; ++k) {
+        if (!td[k * nb + b]) continue;
+        const double* sk = &sd[(k * nb + b) * nq];
+        for (std::size_t j = j0; j < nq; j += q_stride) mxv[j] = std::max(mxv[j], sk[j]);
       }
+      for (std::size_t k = 0; k < nk; ++k)
+        add_member_exp_row(td[k * nb + b] ? &sd[(k * nb + b) * nq] : nullptr, mxv.data(), 1.0, wk[k], j0, nq, q_stride,
+                           sumv.data());
+      for (std::size_t j = j0; j < nq; j += q_stride) v[j] += mxv[j] + std::log(sumv[j]);
     }
     o.q_detect = q_detect[d];
     std::size_t n_prior = 0;
