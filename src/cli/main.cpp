@@ -59,7 +59,7 @@ constexpr const char* kUsage =
 
 constexpr const char* kTraceHelp =
     "usage: plumetrace trace CASE_DIR [--pollutant P] [--start T] [--end T] [--out DIR] [--json] [--all]\n"
-    "                        [--usual-emissions fit|off] [--temper auto|T]\n"
+    "                        [--usual-emissions auto|fit|off] [--temper auto|T]\n"
     "\n"
     "Rank every registered facility by the probability that it emitted the pollutant observed in\n"
     "the case, estimate its emission rate (g/s, median with 5-95 % interval), and locate a source\n"
@@ -73,9 +73,10 @@ constexpr const char* kTraceHelp =
     "  --json         print the ranking document (JSON) on standard output and nothing else\n"
     "  --all          list every facility in the table (default: the top 10 and a line for the rest)\n"
     "  --threads N    worker threads (default: all cores; the result does not depend on it)\n"
-    "  --usual-emissions fit|off  fit: the registry's usual emissions (permitted_g_s, or a common\n"
-    "                 rate fitted to the data) are part of \"no release\"; off (default): the\n"
-    "                 background alone is (fit can absorb a release; README, Pipeline 6)\n"
+    "  --usual-emissions auto|fit|off  fit: the registry's usual emissions (permitted_g_s, or a\n"
+    "                 common rate fitted to the data) are part of \"no release\"; off: the background\n"
+    "                 alone is; auto (default): traced both ways, the one whose posterior predicts\n"
+    "                 held-out hours better is kept (twice the time; README, Pipeline 6)\n"
     "  --temper auto|T  the likelihood's tempering: auto (default) chooses it per case from 0.5,\n"
     "                 0.35, 0.25, 0.15, 0.1 by how well the data predict themselves held out (README,\n"
     "                 \"What the probabilities mean\"); T in (0, 1] fixes it (0.5 before 2026-12-03)\n"
@@ -193,9 +194,9 @@ int cmd_trace(int argc, char** argv) {
     }
   }
   if (auto it = a.options.find("--usual-emissions"); it != a.options.end()) {
-    if (it->second != "fit" && it->second != "off")
-      throw InvalidInput("--usual-emissions is 'fit' or 'off', got '" + it->second + "'");
-    r.usual_emissions = it->second == "fit";
+    const auto mode = parse_usual_emissions_mode(it->second);
+    if (!mode) throw InvalidInput("--usual-emissions is 'auto', 'fit' or 'off', got '" + it->second + "'");
+    r.usual_emissions = *mode;
   }
   if (auto it = a.options.find("--temper"); it != a.options.end() && it->second != "auto") {
     double t = 0;

@@ -190,13 +190,13 @@ void add_loglik_pair(const ObsModel& m, double ha, double hb, double scale, cons
 
 class Scorer {
  public:
-  /// With `calibrate`, score_columns also scores every tuning::kTemperGrid tempering and the
-  /// held-out predictive terms (SiteScore::eta_log_q, loo_num, loo_den).
+  /// With `calibrate`, score_columns also scores every o.temper_grid tempering and the held-out
+  /// predictive terms (SiteScore::eta_log_q, loo_num, loo_den).
   /// @pre !calibrate or o.temper > 0
   Scorer(const ObservationSet& set, const InversionOptions& o, bool calibrate = false) : o_(o) {
     if (calibrate) {
       assert(o.temper > 0);
-      for (double t : tuning::kTemperGrid) ratio_.push_back(t / o.temper);
+      for (double t : o.temper_grid) ratio_.push_back(t / o.temper);
       untempered_ratio_ = 1.0 / o.temper;
     }
     obs_.reserve(set.obs.size());
@@ -344,6 +344,12 @@ class Scorer {
   [[nodiscard]] const std::vector<double>& temper_ratios() const noexcept { return ratio_; }
   /// 1 / temper: turns a score back into the untempered log-likelihood
   [[nodiscard]] double untempered_ratio() const noexcept { return untempered_ratio_; }
+  /// Σ_i of the untempered "no release" log-likelihood (each observation's own weight kept)
+  [[nodiscard]] double baseline_log_likelihood() const noexcept {
+    double s = 0;
+    for (const ObsModel& m : obs_) s += m.l0;
+    return s * untempered_ratio_;
+  }
   [[nodiscard]] std::size_t block_of(std::size_t i) const noexcept { return block_[i]; }
 
   [[nodiscard]] const std::vector<double>& q() const noexcept { return q_; }
@@ -423,7 +429,7 @@ struct SiteScore {
   std::vector<SparseColumn> cols;
   /// the release interval whose term dominates the site's marginal likelihood
   EpochSeconds release_start{}, release_end{};
-  /// Only when the Scorer calibrates (E = kTemperGrid values, B = Scorer::blocks()):
+  /// Only when the Scorer calibrates (E = temper_grid values, B = Scorer::blocks()):
   /// eta_log_q[e·nq + q] and eta_log_marginal[e] are log_q and log_marginal under tempering e;
   /// loo_num[e·B + b] = log Σ_q π(q) p_e(y_−b | q) p(y_b | q) and loo_den[e·B + b] =
   /// log Σ_q π(q) p_e(y_−b | q), where p_e is tempered by e and p(y_b | q) is not (both relative
@@ -1136,7 +1142,7 @@ UsualEmissions fit_usual_emissions(const SourceReceptorOperator& op, Observation
 InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& obs, const Grid& grid,
                        const std::vector<CandidateSite>& candidates, const InversionOptions& o) {
   const int threads = worker_threads(o.threads);
-  const bool calibrate = o.temper_from_data && o.temper > 0;
+  const bool calibrate = !o.temper_grid.empty() && o.temper > 0;
   const Scorer sc(obs, o, calibrate);
   const ReleaseTiming timing(op, o);
   const auto& q = sc.q();
@@ -1199,12 +1205,12 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   });
   res.hypotheses += nb;
 
-  // 2b. the tempering (InversionOptions::temper_from_data): the held-out predictive check over
+  // 2b. the tempering (InversionOptions::temper_grid): the held-out predictive check over
   // the single candidates, the coarse unregistered blocks and "no release" (pairs and the blocks'
   // finer quadrature come after it)
   res.temper = o.temper;
   if (calibrate) {
-    const std::size_t ne = std::size(tuning::kTemperGrid), nbk = sc.blocks();
+    const std::size_t ne = o.temper_grid.size(), nbk = sc.blocks();
     std::vector<double> num(nc + nb + 1), den(nc + nb + 1);
     std::size_t best_e = 0;
     for (std::size_t e = 0; e < ne; ++e) {
@@ -1231,11 +1237,12 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
         ++folds;
         score += log_sum_exp(num.data(), n) - log_sum_exp(den.data(), n);
       }
-      res.temper_scores.emplace_back(tuning::kTemperGrid[e], score);
+      res.temper_scores.emplace_back(o.temper_grid[e], score);
       res.temper_folds = folds;
       if (score > res.temper_scores[best_e].second) best_e = e;
     }
-    res.temper = tuning::kTemperGrid[best_e];
+    res.temper = o.temper_grid[best_e];
+    res.held_out_log_density = res.temper_scores[best_e].second + sc.baseline_log_likelihood();
     if (res.temper != o.temper) {
       for (std::size_t j = 0; j < nc; ++j) {
         single[j].log_q.assign(single[j].eta_log_q.begin() + static_cast<std::ptrdiff_t>(best_e * nq),

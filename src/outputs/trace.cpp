@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -192,9 +194,28 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
   for (const Hotspot& h : hotspots)
     if (!h.matched && h.peak > h.background) io.unlisted_hotspots.push_back({h.x_m, h.y_m, h.peak - h.background});
   // the registry's usual emissions join the background: a release is what stands above both
-  const UsualEmissions usual = io.usual_emissions ? fit_usual_emissions(op, obs, sites, io) : UsualEmissions{};
+  // (with UsualEmissionsMode::choose the usual emissions are fitted to a copy of the observations
+  // and the trace run both ways; the model whose posterior predicts held-out blocks better wins)
+  io.usual_emissions = request.usual_emissions == UsualEmissionsMode::fit;
+  UsualEmissions usual = io.usual_emissions ? fit_usual_emissions(op, obs, sites, io) : UsualEmissions{};
   lap("usual_emissions");
-  const InversionResult inv = invert(op, obs, grid, sites, io);
+  InversionResult inv = invert(op, obs, grid, sites, io);
+  double held_out_off = std::numeric_limits<double>::quiet_NaN(), held_out_fit = held_out_off;
+  if (request.usual_emissions == UsualEmissionsMode::choose && !io.temper_grid.empty()) {
+    held_out_off = inv.held_out_log_density;
+    ObservationSet obs_fit = obs;
+    const UsualEmissions fitted = fit_usual_emissions(op, obs_fit, sites, io);
+    if (fitted.scale > 0) {  // a = 0 is the trace just run
+      InversionResult inv_fit = invert(op, obs_fit, grid, sites, io);
+      held_out_fit = inv_fit.held_out_log_density;
+      if (held_out_fit > held_out_off) {
+        inv = std::move(inv_fit);
+        for (std::size_t i = 0; i < obs.obs.size(); ++i) obs.obs[i].usual = obs_fit.obs[i].usual;
+        usual = fitted;
+        io.usual_emissions = true;
+      }
+    }
+  }
 
   lap("inversion");
   TraceResult out;
@@ -606,6 +627,7 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                         {"mobile", mobile},
                         {"usual_emissions",
                          {{"modelled", io.usual_emissions},
+                          {"mode", to_string(request.usual_emissions)},
                           {"scale", round_to(usual.scale, 6)},
                           {"mean_rate_g_s", round_to(usual.mean_rate_g_s, 6)},
                           {"facilities_seen", usual.facilities},
@@ -627,20 +649,43 @@ TraceResult run_trace(const Case& c, const TraceRequest& request) {
                         {"timings_s", timings},
                         {"elapsed_s", round_to(elapsed, 3)}};
   if (!warnings.empty()) doc["diagnostics"]["warnings"] = warnings;
+  if (std::isfinite(held_out_off)) {
+    // the held-out log density of each model (UsualEmissionsMode::choose; the larger was used)
+    json& ue = doc["diagnostics"]["usual_emissions"];
+    ue["held_out_log_density"] = {{"off", round_to(held_out_off, 3)}};
+    if (std::isfinite(held_out_fit)) ue["held_out_log_density"]["fit"] = round_to(held_out_fit, 3);
+  }
   {
     json scores = json::array();
     for (const auto& [t, sc] : inv.temper_scores) scores.push_back({{"temper", t}, {"held_out_log_score", round_to(sc, 3)}});
     doc["diagnostics"]["tempering"] = {
         {"temper", inv.temper},
-        {"method", inv.temper_scores.empty()
+        {"method", inv.temper_scores.size() <= 1
                        ? "given"
                        : "held-out predictive check: the value of the grid whose posterior, fitted without each "
                          "wind-direction block in turn, best predicts that block (inversion/inversion.hpp)"},
         {"folds", inv.temper_folds},
         {"candidates", scores}};
+    if (std::isfinite(inv.held_out_log_density))
+      doc["diagnostics"]["tempering"]["held_out_log_density"] = round_to(inv.held_out_log_density, 3);
   }
   out.ranking = std::move(doc);
   return out;
+}
+
+const char* to_string(UsualEmissionsMode mode) noexcept {
+  switch (mode) {
+    case UsualEmissionsMode::off: return "off";
+    case UsualEmissionsMode::fit: return "fit";
+    case UsualEmissionsMode::choose: return "auto";
+  }
+  return "auto";
+}
+
+std::optional<UsualEmissionsMode> parse_usual_emissions_mode(std::string_view text) noexcept {
+  for (UsualEmissionsMode m : {UsualEmissionsMode::off, UsualEmissionsMode::fit, UsualEmissionsMode::choose})
+    if (text == to_string(m)) return m;
+  return std::nullopt;
 }
 
 json ranking_geojson(const json& ranking) {

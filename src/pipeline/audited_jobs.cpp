@@ -26,7 +26,7 @@ json trace_parameters(const TraceJobRequest& r) {
   p["start"] = r.start ? r.start->iso8601() : "";
   p["end"] = r.end ? r.end->iso8601() : "";
   p["threads"] = r.threads;  // recorded; the result does not depend on it
-  p["usual_emissions"] = r.usual_emissions;
+  p["usual_emissions"] = to_string(r.usual_emissions);
   p["temper"] = r.temper ? json(*r.temper) : json("auto");
   return p;
 }
@@ -166,7 +166,15 @@ ReplayOutcome replay(const json& record, const fs::path& case_dir, int threads) 
     if (const std::string s = p.value("start", ""); !s.empty()) r.start = parse_request_time(s);
     if (const std::string s = p.value("end", ""); !s.empty()) r.end = parse_request_time(s);
     r.threads = threads;
-    r.usual_emissions = p.value("usual_emissions", false);
+    // records before 2026-12-03 evening hold a boolean (fit or off); absent: off
+    if (const auto it = p.find("usual_emissions"); it == p.end())
+      r.usual_emissions = UsualEmissionsMode::off;
+    else if (it->is_boolean())
+      r.usual_emissions = it->get<bool>() ? UsualEmissionsMode::fit : UsualEmissionsMode::off;
+    else if (const auto m = parse_usual_emissions_mode(it->is_string() ? it->get<std::string>() : ""))
+      r.usual_emissions = *m;
+    else
+      throw InvalidInput("the record's usual_emissions is not off, fit or auto");
     // records written before the tempering was chosen per case ran at the fixed tuning::kTemper
     if (!p.contains("temper")) r.temper = tuning::kTemper;
     else if (p["temper"].is_number()) r.temper = p["temper"].get<double>();

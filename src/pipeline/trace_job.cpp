@@ -68,10 +68,10 @@ TraceResult run_trace_job(const Case& c, const TraceJobRequest& request, const P
   if (request.start) r.start = request.start->iso8601();
   if (request.end) r.end = request.end->iso8601();
   r.threads = request.threads;
-  r.inv.usual_emissions = request.usual_emissions;
+  r.usual_emissions = request.usual_emissions;
   if (request.temper) {
     r.inv.temper = *request.temper;
-    r.inv.temper_from_data = false;
+    r.inv.temper_grid = {*request.temper};  // the check still scores it (--usual-emissions auto)
   }
   r.on_phase = [&](std::string_view phase) {
     if (progress) {

@@ -96,8 +96,10 @@ std::string reason_text(const Stop& s, const json& ranking) {
         r += " (" + fmt3(e["p05"].get<double>()) + " to " + fmt3(e["p95"].get<double>()) + ")";
     }
   }
-  if (c.contains("release") && c["release"].is_object() && c["release"].contains("start"))
-    r += "; release " + c["release"].value("start", "") + " to " + c["release"].value("end", "");
+  // a release period is absent (start and end null) when no block's rate was positive
+  if (c.contains("release") && c["release"].is_object() && c["release"].contains("start") &&
+      c["release"]["start"].is_string() && c["release"].contains("end") && c["release"]["end"].is_string())
+    r += "; release " + c["release"]["start"].get<std::string>() + " to " + c["release"]["end"].get<std::string>();
   if (c.contains("evidence") && c["evidence"].is_object()) {
     const json& ev = c["evidence"];
     if (ev.contains("upwind_of") && ev["upwind_of"].is_array() && !ev["upwind_of"].empty()) {
@@ -130,7 +132,8 @@ json inspection_entry(const Stop& s, const json& ranking) {
     for (const char* k : {"emission_rate_g_s", "cross_border", "affected_jurisdictions"})
       if (c.contains(k)) e[k] = c[k];
     if (c.contains("release") && c["release"].is_object())
-      e["release"] = {{"start", c["release"].value("start", "")}, {"end", c["release"].value("end", "")}};
+      e["release"] = {{"start", c["release"].contains("start") ? c["release"]["start"] : json(nullptr)},
+                      {"end", c["release"].contains("end") ? c["release"]["end"] : json(nullptr)}};
     if (c.contains("evidence")) e["evidence"] = c["evidence"];
   } else {
     e["radius_m"] = s.radius_m;

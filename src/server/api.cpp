@@ -249,8 +249,9 @@ json trace_process_description() {
                  {"start", string_input_description("start", "ISO 8601 start of the suspected release", 0)},
                  {"end", string_input_description("end", "ISO 8601 end of the suspected release", 0)},
                  {"usual_emissions", string_input_description("usual emissions", "\"fit\": the registry's usual emissions are part of "
-                                         "\"no release\"; \"off\" (default): the background alone", 0)}};
-  d["inputs"]["usual_emissions"]["schema"]["enum"] = {"fit", "off"};
+                                         "\"no release\"; \"off\": the background alone; \"auto\" (default): whichever "
+                                         "predicts held-out hours better", 0)}};
+  d["inputs"]["usual_emissions"]["schema"]["enum"] = {"auto", "fit", "off"};
   d["inputs"]["start"]["schema"]["format"] = "date-time";
   d["inputs"]["end"]["schema"]["format"] = "date-time";
   d["outputs"] = {{"ranking", {{"title", "ranking document"}, {"schema", {{"type", "object"}, {"contentMediaType", kJson}}}}}};

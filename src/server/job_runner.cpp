@@ -88,8 +88,8 @@ static json case_period_request(Store& store, const json& inputs, std::initializ
 
 JobRecord JobRunner::submit_trace(const json& inputs) {
   const std::string usual = inputs.is_object() ? string_input(inputs, "usual_emissions") : "";
-  if (!usual.empty() && usual != "fit" && usual != "off")
-    throw InvalidInput("inputs.usual_emissions is \"fit\" or \"off\", got \"" + usual.substr(0, 16) + "\"");
+  if (!usual.empty() && !parse_usual_emissions_mode(usual))
+    throw InvalidInput("inputs.usual_emissions is \"auto\", \"fit\" or \"off\", got \"" + usual.substr(0, 16) + "\"");
   const json req = case_period_request(store_, inputs, {"usual_emissions"});
   return accept("trace", req.at("case").get<std::string>(), req);
 }
@@ -332,7 +332,7 @@ void JobRunner::run(const std::string& id) {
       if (req.contains("start")) r.start = pipeline::parse_request_time(req["start"].get<std::string>());
       if (req.contains("end")) r.end = pipeline::parse_request_time(req["end"].get<std::string>());
       r.threads = kernel_threads_;
-      r.usual_emissions = req.value("usual_emissions", "off") == "fit";
+      r.usual_emissions = parse_usual_emissions_mode(req.value("usual_emissions", "auto")).value_or(UsualEmissionsMode::choose);
       const json extra = {{"case", rec->case_name}, {"job", id}};
       const TraceResult result =
           pipeline::run_audited_trace(

@@ -161,6 +161,16 @@ TEST(AuditCli, TraceRecordsTheSameResultHashWhateverTheThreadsAndReplays) {
     EXPECT_EQ(rec["case"], fs::absolute(kExample).lexically_normal().string());
     EXPECT_EQ(rec["parameters"]["threads"], threads);
     EXPECT_EQ(rec["parameters"]["temper"], "auto");
+    EXPECT_EQ(rec["parameters"]["usual_emissions"], "auto");
+    // auto traced it both ways and kept the model with the larger held-out log density
+    const json ue = json::parse(r.out)["diagnostics"]["usual_emissions"];
+    EXPECT_EQ(ue["mode"], "auto");
+    ASSERT_TRUE(ue.contains("held_out_log_density")) << ue.dump();
+    const json& hold = ue["held_out_log_density"];
+    if (hold.contains("fit"))
+      EXPECT_EQ(ue["modelled"].get<bool>(), hold["fit"].get<double>() > hold["off"].get<double>()) << ue.dump();
+    else
+      EXPECT_FALSE(ue["modelled"].get<bool>());
     EXPECT_EQ(rec["seeds"]["footprint_seed_base"], 1000);
     EXPECT_GE(rec["inputs"].size(), 4u);
     std::cout << "threads " << threads << ": result " << rec["result_sha256"].get<std::string>() << "\n";
@@ -182,6 +192,9 @@ TEST(AuditCli, TraceRecordsTheSameResultHashWhateverTheThreadsAndReplays) {
   const Ran rp4 = plumetrace_cmd("audit replay 4 --log '" + log.string() + "'");
   EXPECT_EQ(rp4.code, 0) << rp4.out << rp4.err;
   EXPECT_NE(rp4.out.find("match"), std::string::npos) << rp4.out;
+  const Ran no_u = plumetrace_cmd("trace '" + kExample.string() + "' --usual-emissions sometimes");
+  EXPECT_EQ(no_u.code, 2);
+  EXPECT_NE(no_u.err.find("--usual-emissions is 'auto', 'fit' or 'off'"), std::string::npos) << no_u.err;
   for (const char* bad : {"0", "1.5", "half", "0.3x"}) {
     const Ran no_t = plumetrace_cmd("trace '" + kExample.string() + "' --temper " + bad);
     EXPECT_EQ(no_t.code, 2) << bad;

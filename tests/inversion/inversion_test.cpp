@@ -321,10 +321,11 @@ TEST(Inversion, TheTemperingFollowsHowWellHeldOutHoursArePredicted) {
 
   // given, the tempering is used as it is; at the value the check chose, the probabilities are
   // those of the checked run (which chose the release interval and member at kTemperGrid[0])
-  io.temper_from_data = false;
+  io.temper_grid.clear();
   io.temper = misfit.temper;
   const InversionResult fixed = invert(op_g, g.obs, g.grid, g.sites, io);
   EXPECT_TRUE(fixed.temper_scores.empty());
+  EXPECT_TRUE(std::isnan(fixed.held_out_log_density));
   EXPECT_EQ(fixed.temper, misfit.temper);
   EXPECT_NEAR(fixed.probability[0], misfit.probability[0], 0.02);
   EXPECT_NEAR(fixed.no_release_probability, misfit.no_release_probability, 0.02);

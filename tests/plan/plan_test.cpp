@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -63,6 +64,25 @@ TEST(Plan, ConfidentCulpritIsOneStopAndNamed) {
   EXPECT_EQ(p["jurisdictions"][0]["inspections"][0]["id"], "S1");
   EXPECT_NE(p["jurisdictions"][0]["inspections"][0]["reason"].get<std::string>().find("upwind of M1"), std::string::npos);
   EXPECT_FALSE(p["joint"].get<bool>() && p["jurisdictions"][1]["inspections"].size() > 0);
+}
+
+TEST(Plan, ACandidateWithoutAReleasePeriodIsStillPlanned) {
+  // trace writes release.start and .end as null when no block's rate was positive
+  json c1 = candidate("S1", 0.6, 120.05, 28.85, "A"), c2 = candidate("S2", 0.3, 120.06, 28.86, "A");
+  c1["release"] = {{"start", "2021-07-28T01:00:00Z"}, {"end", "2021-07-28T03:00:00Z"}};
+  c2["release"] = {{"start", nullptr}, {"end", nullptr}, {"profile", json::array()}};
+  Diagnostics d;
+  const json p = build_plan(ranking_with(json::array({c1, c2}), 0.05, 0.05), {}, d);
+  std::map<std::string, json> stop;
+  for (const json& j : p["jurisdictions"])
+    for (const json& s : j["inspections"]) stop[s["id"].get<std::string>()] = s;
+  ASSERT_EQ(stop.count("S1"), 1u);
+  ASSERT_EQ(stop.count("S2"), 1u);
+  EXPECT_NE(stop["S1"]["reason"].get<std::string>().find("release 2021-07-28T01:00:00Z to 2021-07-28T03:00:00Z"),
+            std::string::npos);
+  EXPECT_EQ(stop["S2"]["reason"].get<std::string>().find("release"), std::string::npos);
+  EXPECT_TRUE(stop["S2"]["release"]["start"].is_null());
+  EXPECT_EQ(stop["S1"]["release"]["end"], "2021-07-28T03:00:00Z");
 }
 
 TEST(Plan, SpreadPosteriorIsUndeterminedAndCoveredToNinetyPercentCappedAtTwelve) {

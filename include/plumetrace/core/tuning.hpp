@@ -239,8 +239,8 @@ inline constexpr double kImageryEffectiveObservations = 10.0;
 /// observations (one wrong hour shifts every mean at once), so each carries less information.
 inline constexpr double kTemper = 0.5;
 
-/// Tempering values the held-out predictive check chooses from (InversionOptions::
-/// temper_from_data; inversion.hpp "Tempering"), kTemper first. Their range is where the
+/// Tempering values the held-out predictive check chooses from (InversionOptions::temper_grid;
+/// inversion.hpp "Tempering"), kTemper first. Their range is where the
 /// development experiments put the calibrated value: 0.5 ranks the shared example incidents
 /// right with p 0.90-0.98 (the model fits them), 0.15 calibrated 45 independent twins
 /// (ECE 0.148) that 0.5 left over-confident (ECE 0.471); bench/RESULTS.md "Tempering, direction

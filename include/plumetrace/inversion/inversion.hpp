@@ -22,7 +22,7 @@
 /// hypothesis it belongs to (shares split by how well each member explains the data alone, within
 /// [kPairShareMin, 1 − kPairShareMin]), so candidates, `unlisted` and `no_release` sum to 1.
 /// Tempering: every log-likelihood is multiplied by τ < 1 (model errors are correlated between
-/// observations). τ is chosen per case (temper_from_data) from tuning::kTemperGrid by a held-out
+/// observations). τ is chosen per case from InversionOptions::temper_grid by a held-out
 /// predictive check, the learning-rate selection of generalised Bayes (Grünwald & van Ommen 2017,
 /// "Inconsistency of Bayesian inference for misspecified linear models, and a proposal for
 /// repairing it", Bayesian Analysis 12(4); here by cross-validation over blocks rather than
@@ -39,6 +39,8 @@
 /// Tuned numbers: core/tuning.hpp.
 
 #include <cstdint>
+#include <iterator>
+#include <limits>
 #include <optional>
 #include <string>
 #include <utility>
@@ -65,10 +67,10 @@ struct InversionOptions {
   double student_nu{tuning::kStudentNu};
   double mobile_weight{tuning::kMobileWeight};      ///< weight of a mobile segment relative to a station mean
   double temper{tuning::kTemper};                   ///< all log-likelihoods are multiplied by this
-  /// Choose the tempering per case from tuning::kTemperGrid by the held-out predictive check
-  /// (see "Tempering" above; the scoring runs at `temper`, normally kTemperGrid[0], and the scores
-  /// are rescaled to each value). Off: `temper` as given.
-  bool temper_from_data{true};
+  /// The tempering values the held-out predictive check chooses from (see "Tempering" above; the
+  /// scoring runs at `temper` and is rescaled to each value); one value: that tempering, the
+  /// check's score still reported (held_out_log_density); empty: no check, `temper` as given.
+  std::vector<double> temper_grid{std::begin(tuning::kTemperGrid), std::end(tuning::kTemperGrid)};
   double q_min_g_s{tuning::kRateMinGS};             ///< rate grid, log-uniform prior (see tuning.hpp)
   double q_max_g_s{tuning::kRateMaxGS};
   int q_steps{tuning::kRateSteps};
@@ -135,10 +137,15 @@ struct InversionResult {
   std::vector<std::pair<EpochSeconds, EpochSeconds>> release_interval;
   std::size_t hypotheses{};            ///< how many were scored
   double temper{};                     ///< the tempering the probabilities and rates were computed with
-  /// the held-out predictive check (temper_from_data): (tempering, Σ_b log p(y_b | y_−b)) for each
-  /// kTemperGrid value, in its order; empty when the tempering was given
+  /// the held-out predictive check: (tempering, Σ_b log p(y_b | y_−b)) for each temper_grid value,
+  /// in its order; empty when the grid was
   std::vector<std::pair<double, double>> temper_scores;
   std::size_t temper_folds{};          ///< direction blocks that held observations a hypothesis reaches
+  /// Σ_b log p(y_b | y_−b) at the chosen tempering, in absolute terms (the "no release"
+  /// likelihood of every observation added back; natural log of a density of ln(y + c)): how well
+  /// this model, with its background and usual emissions, predicts the data held out block by
+  /// block. Comparable between runs on the same observations; NaN when temper_grid was empty.
+  double held_out_log_density{std::numeric_limits<double>::quiet_NaN()};
 };
 
 /// Unit conversion: observation units per g/m³ for "ug/m3", "mg/m3", "ng/m3", "g/m3", and "ppb" /

@@ -20,6 +20,19 @@
 
 namespace plumetrace {
 
+/// Whether the registry's usual emissions are part of "no release" (fit_usual_emissions).
+enum class UsualEmissionsMode {
+  off,     ///< the background alone
+  fit,     ///< background + the fitted usual emissions
+  choose,  ///< whichever of the two predicts held-out blocks better (InversionResult::
+           ///< held_out_log_density; the trace runs twice); off when the tempering check is off
+};
+
+/// "off", "fit" or "auto" (UsualEmissionsMode::choose).
+[[nodiscard]] const char* to_string(UsualEmissionsMode mode) noexcept;
+/// The inverse of to_string; nullopt for anything else.
+[[nodiscard]] std::optional<UsualEmissionsMode> parse_usual_emissions_mode(std::string_view text) noexcept;
+
 struct TraceRequest {
   std::string pollutant;           ///< "" = case.json's pollutant
   std::string start;               ///< ISO 8601; "" = start of the data
@@ -27,7 +40,8 @@ struct TraceRequest {
   int threads{0};                  ///< 0 = all cores
   int footprint_particles{200};    ///< particles per footprint receptor
   OperatorOptions op;              ///< emit_start/emit_end are set from start/end
-  InversionOptions inv;            ///< to_case_units is set from the case units
+  InversionOptions inv;            ///< to_case_units is set from the case units; usual_emissions from the mode
+  UsualEmissionsMode usual_emissions{UsualEmissionsMode::choose};
   /// Called after each phase with its name (the keys of diagnostics.timings_s); may throw to
   /// abandon the run (the pipeline's cancellation). Empty = not called.
   std::function<void(std::string_view phase)> on_phase;

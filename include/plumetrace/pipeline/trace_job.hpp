@@ -44,10 +44,9 @@ struct TraceJobRequest {
   std::optional<RequestTime> start;  ///< suspected release start; nullopt = start of the data
   std::optional<RequestTime> end;    ///< suspected release end; nullopt = end of the data
   int threads{0};                    ///< kernel threads; 0 = all cores
-  /// Model the registry's usual emissions as part of "no release" (fit_usual_emissions). Off by
-  /// default: with no permits in the registry the fitted field also absorbs releases (README,
-  /// Pipeline "Usual emissions").
-  bool usual_emissions{false};
+  /// Whether the registry's usual emissions are part of "no release" (fit_usual_emissions): by
+  /// default chosen per case (UsualEmissionsMode::choose; README, Pipeline "Usual emissions").
+  UsualEmissionsMode usual_emissions{UsualEmissionsMode::choose};
   /// The likelihood's tempering: nullopt chooses it per case by the held-out predictive check
   /// (InversionOptions::temper_from_data); a value in (0, 1] fixes it.
   std::optional<double> temper;
