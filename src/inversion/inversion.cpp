@@ -340,7 +340,7 @@ class Scorer {
     }
   }
   [[nodiscard]] std::size_t blocks() const noexcept { return blocks_; }
-  /// kTemperGrid[e] / temper for each e; empty unless calibrating
+  /// temper_grid[e] / temper for each e; empty unless calibrating
   [[nodiscard]] const std::vector<double>& temper_ratios() const noexcept { return ratio_; }
   /// 1 / temper: turns a score back into the untempered log-likelihood
   [[nodiscard]] double untempered_ratio() const noexcept { return untempered_ratio_; }
@@ -651,7 +651,7 @@ struct ReleaseTiming {
 /// SiteScore's calibration arrays from one site's member scores sd[(k·B + b)·nq + q] (tempered by
 /// the Scorer's temper; td: which (member, block) the site touches; any: which blocks) and its
 /// rate prior (o.q_detect, n_prior rates). The log-likelihood of block b under tempering e is
-/// log Σ_k w_k exp(r_e sd) with r_e = kTemperGrid[e] / temper (the scores are linear in it), and
+/// log Σ_k w_k exp(r_e sd) with r_e = temper_grid[e] / temper (the scores are linear in it), and
 /// untempered with r = 1 / temper; a block the site does not reach contributes 0 to both.
 void calibration_terms(const std::vector<double>& sd, const std::vector<char>& td, const std::vector<char>& any,
                        const std::vector<double>& wk, const Scorer& sc, std::size_t q_stride, std::size_t n_prior,

@@ -25,7 +25,8 @@ enum class UsualEmissionsMode {
   off,     ///< the background alone
   fit,     ///< background + the fitted usual emissions
   choose,  ///< whichever of the two predicts held-out blocks better (InversionResult::
-           ///< held_out_log_density; the trace runs twice); off when the tempering check is off
+           ///< held_out_log_density; the trace runs twice; the usual scale itself is fitted on
+           ///< all the data, a one-parameter head start for fit); off when temper_grid is empty
 };
 
 /// "off", "fit" or "auto" (UsualEmissionsMode::choose).
