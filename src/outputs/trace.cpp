@@ -819,8 +819,10 @@ std::string format_ranking_table(const json& ranking, bool all_rows) {
                 format_rate(ur.value("p05", 0.0)).c_str(), format_rate(ur.value("p95", 0.0)).c_str());
   os << line;
   if (ranking.contains("no_release")) {
-    std::snprintf(line, sizeof line, "no release (nothing beyond background and usual emissions): probability %.3f\n",
-                  ranking["no_release"].value("probability", 0.0));
+    const bool usual = ranking.contains("diagnostics") && ranking["diagnostics"].contains("usual_emissions") &&
+                       ranking["diagnostics"]["usual_emissions"].value("modelled", false);
+    std::snprintf(line, sizeof line, "no release (nothing beyond the background%s): probability %.3f\n",
+                  usual ? " and the usual emissions" : "", ranking["no_release"].value("probability", 0.0));
     os << line;
   }
   if (const json* d = ranking.contains("diagnostics") ? &ranking["diagnostics"] : nullptr;
@@ -831,6 +833,20 @@ std::string format_ranking_table(const json& ranking, bool all_rows) {
                   given ? "given"
                         : "chosen by the held-out check: 0.5 where the data's hours agree with each "
                           "other, lower where they disagree");
+    os << line;
+  }
+  if (const json* d = ranking.contains("diagnostics") ? &ranking["diagnostics"] : nullptr;
+      d != nullptr && d->contains("usual_emissions")) {
+    const json& u = d->at("usual_emissions");
+    const bool modelled = u.value("modelled", false);
+    const std::string mode = u.value("mode", "");
+    std::string why = mode == "auto" ? (modelled ? "the held-out check preferred them" : "the held-out check preferred the background alone")
+                                     : "--usual-emissions " + mode;
+    if (modelled)
+      std::snprintf(line, sizeof line, "usual emissions: modelled, %.3g g/s per facility on average (%s)\n",
+                    u.value("mean_rate_g_s", 0.0), why.c_str());
+    else
+      std::snprintf(line, sizeof line, "usual emissions: not modelled (%s)\n", why.c_str());
     os << line;
   }
   os << "jurisdictions:";

@@ -209,6 +209,12 @@ TEST(Cli, TraceTableShowsTopTenReleaseAndNoReleaseLines) {
   EXPECT_NE(r.out.find("unlisted source: probability"), std::string::npos);
   // example 101's hours agree with each other: the held-out check keeps the highest tempering
   EXPECT_NE(r.out.find("tempering 0.5 (chosen by the held-out check"), std::string::npos) << r.out;
+  // --usual-emissions auto (the default) says which model it kept and why
+  EXPECT_TRUE(r.out.find("usual emissions: modelled, ") != std::string::npos ||
+              r.out.find("usual emissions: not modelled (the held-out check preferred the background alone)") !=
+                  std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("the held-out check preferred"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("07-28 "), std::string::npos) << "the release period of the leading candidates";
   // the culprit's row: probability with 3 decimals, the rate in fixed notation with 3 significant
   // figures and its interval as "(lo to hi)"
