@@ -157,23 +157,16 @@ void add_loglik_row(const ObsModel& m, double h, const double* __restrict q, std
 
 /// acc[j] += w · exp(ratio · (s[j] − mx[j])) for j = j0, j0 + stride, ... < n: one member's term
 /// of a mixture over the members, for a row of rates. s == nullptr: a member that does not reach
-/// (its score is 0); mx == nullptr: s is already relative to the maximum.
+/// (its score is 0).
 PT_ROW_ATTRS
 void add_member_exp_row(const double* __restrict s, const double* __restrict mx, double ratio, double w,
                         std::size_t j0, std::size_t n, std::size_t stride, double* __restrict acc) noexcept {
-  if (stride != 1) {
-    for (std::size_t j = j0; j < n; j += stride)
-      acc[j] += w * fast_exp(ratio * ((s != nullptr ? s[j] : 0.0) - (mx != nullptr ? mx[j] : 0.0)));
-    return;
-  }
-  if (s != nullptr && mx != nullptr)
+  if (s == nullptr)
+    for (std::size_t j = j0; j < n; j += stride) acc[j] += w * fast_exp(ratio * (0.0 - mx[j]));
+  else if (stride == 1)  // contiguous: vectorises
     for (std::size_t j = j0; j < n; ++j) acc[j] += w * fast_exp(ratio * (s[j] - mx[j]));
-  else if (s != nullptr)
-    for (std::size_t j = j0; j < n; ++j) acc[j] += w * fast_exp(ratio * s[j]);
-  else if (mx != nullptr)
-    for (std::size_t j = j0; j < n; ++j) acc[j] += w * fast_exp(-ratio * mx[j]);
   else
-    for (std::size_t j = j0; j < n; ++j) acc[j] += w;
+    for (std::size_t j = j0; j < n; j += stride) acc[j] += w * fast_exp(ratio * (s[j] - mx[j]));
 }
 
 /// Two sources: row[u·nv + v] += ℓ(scale (qa[u] ha + qb[v] hb)) − ℓ(0).
@@ -675,9 +668,9 @@ void calibration_terms(const std::vector<double>& sd, const std::vector<char>& t
   // lt[(e·nbr + i)·nr + r]: block reached[i]'s log-likelihood at rate rates[r], tempered by e;
   // lu[i·nr + r] untempered
   std::vector<double> lt(ne * nbr * nr), lu(nbr * nr);
-  // per block: s[k·nr + r], the member scores less their maximum mx[r] over the members (an
-  // untouched member scores 0); each tempering's mixture is then a sum over the members of
-  // contiguous rows (member-major, so that it vectorises)
+  // per block: s[k·nr + r], the member scores at the prior's rates (an untouched member scores
+  // 0), and their maximum mx[r] over the members; each tempering's mixture is then a sum over the
+  // members of contiguous rows (member-major, so that it vectorises)
   std::vector<double> s(nk * nr), mx(nr), acc(nr);
   for (std::size_t i = 0; i < nbr; ++i) {
     const std::size_t b = reached[i];
@@ -691,11 +684,9 @@ void calibration_terms(const std::vector<double>& sd, const std::vector<char>& t
         std::fill(sk, sk + nr, 0.0);
       for (std::size_t r = 0; r < nr; ++r) mx[r] = std::max(mx[r], sk[r]);
     }
-    for (std::size_t k = 0; k < nk; ++k)
-      for (std::size_t r = 0; r < nr; ++r) s[k * nr + r] -= mx[r];
     auto mixture = [&](double ratio_e, double* out) {
       std::fill(acc.begin(), acc.end(), 0.0);
-      for (std::size_t k = 0; k < nk; ++k) add_member_exp_row(&s[k * nr], nullptr, ratio_e, wk[k], 0, nr, 1, acc.data());
+      for (std::size_t k = 0; k < nk; ++k) add_member_exp_row(&s[k * nr], mx.data(), ratio_e, wk[k], 0, nr, 1, acc.data());
       for (std::size_t r = 0; r < nr; ++r) out[r] = ratio_e * mx[r] + std::log(acc[r]);
     };
     for (std::size_t e = 0; e < ne; ++e) mixture(ratio[e], &lt[(e * nbr + i) * nr]);
@@ -1208,6 +1199,11 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   // 2b. the tempering (InversionOptions::temper_grid): the held-out predictive check over
   // the single candidates, the coarse unregistered blocks and "no release" (pairs and the blocks'
   // finer quadrature come after it)
+  // each hypothesis's log prior, shared by the check and the normalisation (4.)
+  std::vector<double> log_prior_single(nc), log_prior_block(nb);
+  for (std::size_t j = 0; j < nc; ++j)
+    log_prior_single[j] = std::log(o.prior_single * std::max(candidates[j].prior, 1e-300) / prior_sum);
+  for (std::size_t k = 0; k < nb; ++k) log_prior_block[k] = std::log(o.prior_unlisted * block_prior[k]);
   res.temper = o.temper;
   if (calibrate) {
     const std::size_t ne = o.temper_grid.size(), nbk = sc.blocks();
@@ -1220,15 +1216,13 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
         std::size_t n = 0;
         bool informative = false;
         for (std::size_t j = 0; j < nc; ++j) {
-          const double lp = std::log(o.prior_single * std::max(candidates[j].prior, 1e-300) / prior_sum);
-          num[n] = lp + single[j].loo_num[e * nbk + b];
-          den[n++] = lp + single[j].loo_den[e * nbk + b];
+          num[n] = log_prior_single[j] + single[j].loo_num[e * nbk + b];
+          den[n++] = log_prior_single[j] + single[j].loo_den[e * nbk + b];
           informative |= single[j].loo_num[e * nbk + b] != single[j].loo_den[e * nbk + b];
         }
         for (std::size_t k = 0; k < nb; ++k) {
-          const double lp = std::log(o.prior_unlisted * block_prior[k]);
-          num[n] = lp + coarse[k].loo_num[e * nbk + b];
-          den[n++] = lp + coarse[k].loo_den[e * nbk + b];
+          num[n] = log_prior_block[k] + coarse[k].loo_num[e * nbk + b];
+          den[n++] = log_prior_block[k] + coarse[k].loo_den[e * nbk + b];
           informative |= coarse[k].loo_num[e * nbk + b] != coarse[k].loo_den[e * nbk + b];
         }
         num[n] = den[n] = std::log(o.prior_no_release);
@@ -1397,8 +1391,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
   std::vector<double> lp_single(nc), lp_pair(pair_ids.size()), lp_block(nb);
   std::vector<double> all;
   for (std::size_t j = 0; j < nc; ++j) {
-    lp_single[j] = std::log(o.prior_single * std::max(candidates[j].prior, 1e-300) / prior_sum) +
-                   single[j].log_marginal;
+    lp_single[j] = log_prior_single[j] + single[j].log_marginal;
     all.push_back(lp_single[j]);
   }
   if (nc >= 2)
@@ -1407,7 +1400,7 @@ InversionResult invert(const SourceReceptorOperator& op, const ObservationSet& o
       all.push_back(lp_pair[p]);
     }
   for (std::size_t b = 0; b < nb; ++b) {
-    lp_block[b] = std::log(o.prior_unlisted * block_prior[b]) + block_lm[b];
+    lp_block[b] = log_prior_block[b] + block_lm[b];
     all.push_back(lp_block[b]);
   }
   // "no release": nothing beyond background and the usual emissions. Every likelihood term

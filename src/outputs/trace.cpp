@@ -818,16 +818,16 @@ std::string format_ranking_table(const json& ranking, bool all_rows) {
                 u.value("area_km2_90", 0.0), format_rate(ur.value("estimate", 0.0)).c_str(),
                 format_rate(ur.value("p05", 0.0)).c_str(), format_rate(ur.value("p95", 0.0)).c_str());
   os << line;
+  const json diag = ranking.value("diagnostics", json::object());
+  const json usual_emissions = diag.value("usual_emissions", json::object());
   if (ranking.contains("no_release")) {
-    const bool usual = ranking.contains("diagnostics") && ranking["diagnostics"].contains("usual_emissions") &&
-                       ranking["diagnostics"]["usual_emissions"].value("modelled", false);
     std::snprintf(line, sizeof line, "no release (nothing beyond the background%s): probability %.3f\n",
-                  usual ? " and the usual emissions" : "", ranking["no_release"].value("probability", 0.0));
+                  usual_emissions.value("modelled", false) ? " and the usual emissions" : "",
+                  ranking["no_release"].value("probability", 0.0));
     os << line;
   }
-  if (const json* d = ranking.contains("diagnostics") ? &ranking["diagnostics"] : nullptr;
-      d != nullptr && d->contains("tempering")) {
-    const json& t = d->at("tempering");
+  if (diag.contains("tempering")) {
+    const json& t = diag.at("tempering");
     const bool given = t.value("method", "") == "given";
     std::snprintf(line, sizeof line, "tempering %.2g (%s)\n", t.value("temper", 0.0),
                   given ? "given"
@@ -835,9 +835,8 @@ std::string format_ranking_table(const json& ranking, bool all_rows) {
                           "other, lower where they disagree");
     os << line;
   }
-  if (const json* d = ranking.contains("diagnostics") ? &ranking["diagnostics"] : nullptr;
-      d != nullptr && d->contains("usual_emissions")) {
-    const json& u = d->at("usual_emissions");
+  if (!usual_emissions.empty()) {
+    const json& u = usual_emissions;
     const bool modelled = u.value("modelled", false);
     const std::string mode = u.value("mode", "");
     std::string why = mode == "auto" ? (modelled ? "the held-out check preferred them" : "the held-out check preferred the background alone")
