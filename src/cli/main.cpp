@@ -1,6 +1,7 @@
 // plumetrace — the command-line shell over the library (README "Command line").
 // Exit status: 0 success, 2 bad input (one-line reason on stderr), 3 unavailable, 1 internal error.
 
+#include <charconv>
 #include <cstring>
 #include <exception>
 #include <filesystem>
@@ -199,15 +200,12 @@ int cmd_trace(int argc, char** argv) {
     r.usual_emissions = *mode;
   }
   if (auto it = a.options.find("--temper"); it != a.options.end() && it->second != "auto") {
+    // strict and locale-free, as the other numeric options (plan_cmd.cpp)
+    const std::string& s = it->second;
     double t = 0;
-    try {
-      std::size_t used = 0;
-      t = std::stod(it->second, &used);
-      if (used != it->second.size()) t = 0;
-    } catch (const std::exception&) {
-      t = 0;
-    }
-    if (!(t > 0 && t <= 1)) throw InvalidInput("--temper is 'auto' or a number in (0, 1], got '" + it->second + "'");
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), t);
+    if (s.empty() || ec != std::errc() || end != s.data() + s.size() || !(t > 0 && t <= 1))
+      throw InvalidInput("--temper is 'auto' or a number in (0, 1], got '" + s.substr(0, 32) + "'");
     r.temper = t;
   }
   const auto log = audit::resolve_log_path(a.options.count("--audit-log") ? a.options.at("--audit-log") : "");
